@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from campusmedia.models import MediaAccount, Person, TeamMember, Unit
+
+
+class UnitSerializer(serializers.ModelSerializer):
+    tier = serializers.IntegerField(read_only=True)
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+
+    class Meta:
+        model = Unit
+        fields = ["id", "code", "name", "short_name", "kind", "kind_display", "tier", "parent"]
+
+
+class UnitBriefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Unit
+        fields = ["id", "code", "name"]
+
+
+class MaskedPersonSerializer(serializers.ModelSerializer):
+    """People in the API carry masked contact data only; a full reveal happens on the page."""
+
+    mobile = serializers.CharField(source="mobile_masked", read_only=True)
+    email = serializers.CharField(source="email_masked", read_only=True)
+
+    class Meta:
+        model = Person
+        fields = ["id", "name", "title", "office_phone", "mobile", "email", "wechat_id"]
+
+
+class TeamMemberSerializer(serializers.ModelSerializer):
+    person = MaskedPersonSerializer(read_only=True)
+
+    class Meta:
+        model = TeamMember
+        fields = ["role", "person", "starts_on"]
+
+
+class AccountListSerializer(serializers.ModelSerializer):
+    platform = serializers.CharField(source="platform.code", read_only=True)
+    platform_name = serializers.CharField(source="platform.name", read_only=True)
+    owner_unit = UnitBriefSerializer(read_only=True)
+    tier = serializers.IntegerField(read_only=True)
+    status_display = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = MediaAccount
+        fields = [
+            "id",
+            "name",
+            "account_id",
+            "platform",
+            "platform_name",
+            "account_type",
+            "owner_unit",
+            "tier",
+            "status",
+            "status_display",
+            "opened_on",
+            "follower_count",
+            "approval_number",
+        ]
+
+
+class AccountDetailSerializer(AccountListSerializer):
+    team = serializers.SerializerMethodField()
+
+    class Meta(AccountListSerializer.Meta):
+        fields = [
+            *AccountListSerializer.Meta.fields,
+            "content_categories",
+            "content_forms",
+            "function_description",
+            "planned_opening_on",
+            "verification",
+            "verification_note",
+            "operator_count",
+            "url",
+            "closed_on",
+            "team",
+        ]
+
+    def get_team(self, account: MediaAccount) -> list[dict[str, Any]]:
+        current = [m for m in account.team.all() if m.ends_on is None]
+        return TeamMemberSerializer(current, many=True).data  # type: ignore[return-value]

@@ -1,0 +1,22 @@
+"""The registry: units, people, roles, media accounts, their history, and the audit log."""
+
+from campusmedia.models.accounts import AccountHistory, MediaAccount, Platform, TeamMember
+from campusmedia.models.audit import AuditEvent
+from campusmedia.models.people import Person, RoleAssignment
+from campusmedia.models.units import Unit, UnitGroupObjectPermission, UnitRoleGroup
+from campusmedia.models.users import PasswordHistory, User
+
+__all__ = [
+    "AccountHistory",
+    "AuditEvent",
+    "MediaAccount",
+    "PasswordHistory",
+    "Person",
+    "Platform",
+    "RoleAssignment",
+    "TeamMember",
+    "Unit",
+    "UnitGroupObjectPermission",
+    "UnitRoleGroup",
+    "User",
+]

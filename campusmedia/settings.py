@@ -1,0 +1,247 @@
+"""Settings, read from the environment.
+
+The embedded default (no environment at all) is a single machine: SQLite in ``var/``, files in
+``var/``, e-mail on the console, keys generated once into ``var/keys/`` (outside the database).
+``CAMPUSMEDIA_ENV=production`` switches to the strict profile: every secret must come from the
+environment and cookies are secure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("CAMPUSMEDIA_VAR_DIR", BASE_DIR / "var"))
+
+PRODUCTION = os.environ.get("CAMPUSMEDIA_ENV", "development") == "production"
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _secret(name: str) -> str:
+    """A secret from the environment, or in development one generated once into var/keys/."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    if PRODUCTION:
+        raise RuntimeError(f"{name} must be set in production")
+    path = VAR_DIR / "keys" / name.lower()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret("DJANGO_SECRET_KEY")
+DEBUG = os.environ.get("DJANGO_DEBUG", "0" if PRODUCTION else "1") == "1"
+ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# Personal data at rest: the first key encrypts, all keys decrypt (rotation). HMAC key for
+# uniqueness lookups of ID numbers. Both live outside the database.
+FIELD_ENCRYPTION_KEYS = _env_list("CAMPUSMEDIA_FIELD_KEYS") or [_secret("CAMPUSMEDIA_FIELD_KEY")]
+FIELD_HMAC_KEY = _secret("CAMPUSMEDIA_HMAC_KEY")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "guardian",
+    "axes",
+    "django_htmx",
+    "campusmedia",
+    "approvals",
+    "annual_review",
+    "alliance",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "campusmedia.middleware.SessionTimeoutMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "campusmedia.middleware.PasswordChangeRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "campusmedia.urls"
+WSGI_APPLICATION = "campusmedia.wsgi.application"
+AUTH_USER_MODEL = "campusmedia.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "campusmedia.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "0")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Wait for a competing writer instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 8},
+    },
+    {"NAME": "campusmedia.passwords.CharacterClassValidator", "OPTIONS": {"min_classes": 3}},
+    {"NAME": "campusmedia.passwords.UsernameNotContainedValidator"},
+    {"NAME": "campusmedia.passwords.PasswordHistoryValidator", "OPTIONS": {"history": 5}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+# Days before a password must be changed again (SECURITY.md: 90).
+CAMPUSMEDIA_PASSWORD_MAX_AGE_DAYS = int(os.environ.get("CAMPUSMEDIA_PASSWORD_MAX_AGE_DAYS", "90"))
+
+# Sessions: 12 hours absolute, 30 minutes idle (campusmedia.middleware).
+SESSION_COOKIE_AGE = int(os.environ.get("CAMPUSMEDIA_SESSION_ABSOLUTE_SECONDS", str(12 * 3600)))
+CAMPUSMEDIA_SESSION_IDLE_SECONDS = int(
+    os.environ.get("CAMPUSMEDIA_SESSION_IDLE_SECONDS", str(30 * 60))
+)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = os.environ.get("DJANGO_SECURE_SSL_REDIRECT", "1") == "1"
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# Number of reverse proxies in front of the site whose X-Forwarded-For entries are trusted.
+# 0 (the default) means REMOTE_ADDR is the client: a forged header changes nothing.
+CAMPUSMEDIA_TRUSTED_PROXY_COUNT = int(os.environ.get("CAMPUSMEDIA_TRUSTED_PROXY_COUNT", "0"))
+
+# django-axes: 5 consecutive failures lock the username for 30 minutes, whatever the address.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "campusmedia.net.client_ip"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+# django-guardian: no anonymous user row; anonymous visitors never get object permissions.
+ANONYMOUS_USER_NAME = None
+GUARDIAN_MONKEY_PATCH_USER = False
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "campusmedia" / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = VAR_DIR / "media"
+# Private files (scans, certificates) never sit under a public root; served by checked views.
+CAMPUSMEDIA_PRIVATE_ROOT = Path(os.environ.get("CAMPUSMEDIA_PRIVATE_ROOT", VAR_DIR / "private"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "campusmedia@localhost")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "campusmedia.api.authentication.ExpiringTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "campusmedia.api.pagination.CountPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+}
+# API tokens expire like sessions do.
+CAMPUSMEDIA_API_TOKEN_SECONDS = int(os.environ.get("CAMPUSMEDIA_API_TOKEN_SECONDS", "43200"))
+SPECTACULAR_SETTINGS = {
+    "TITLE": "campusmedia API",
+    "DESCRIPTION": "校园新媒体管理系统接口",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# Registry list page size (pages and API).
+CAMPUSMEDIA_PAGE_SIZE = 50
+# Student administrators: remind the unit this many days before the expected end.
+CAMPUSMEDIA_GRADUATION_NOTICE_DAYS = int(os.environ.get("CAMPUSMEDIA_GRADUATION_NOTICE_DAYS", "60"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
+}
+
+SILENCED_SYSTEM_CHECKS = [
+    # Lockout is by username (SECURITY.md): on a campus many people share one NAT address, and
+    # locking an address would lock a whole building out because of one mistyped password.
+    "axes.W006",
+    # Object permissions are read by campusmedia.permissions through the users' current role
+    # assignments, not through user.has_perm(), so guardian's backend is not needed.
+    "guardian.W001",
+]

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import DefaultRouter
+
+from campusmedia import views
+from campusmedia.api import views as api_views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("units", api_views.UnitViewSet, basename="api-unit")
+router.register("accounts", api_views.AccountViewSet, basename="api-account")
+
+handler403 = "campusmedia.views.permission_denied"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("units/", views.unit_tree, name="unit_tree"),
+    path("units/<int:pk>/", views.unit_detail, name="unit_detail"),
+    path("registry/", views.registry, name="registry"),
+    path("registry/<int:pk>/", views.account_detail, name="account_detail"),
+    path("people/<int:pk>/", views.person_detail, name="person_detail"),
+    path("people/<int:pk>/reveal/", views.person_reveal, name="person_reveal"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("admin/", admin.site.urls),
+    path("api/v1/auth/token/", api_views.TokenView.as_view(), name="api-token"),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
+]
