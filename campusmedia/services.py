@@ -585,7 +585,7 @@ def team_member_add(
     member = TeamMember(account=account, person=person, role=role, starts_on=day)
     member.full_clean()
     member.save()
-    changes[role] = {"label": TeamRole(role).label, "old": "", "new": person.name}
+    changes[role] = {"label": str(TeamRole(role).label), "old": "", "new": person.name}
     _history(
         account=account,
         actor=actor,

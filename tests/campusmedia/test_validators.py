@@ -285,6 +285,41 @@ def test_check_char_uscc_known_values() -> None:
         check_char_uscc("9135")
 
 
+def _reference_uscc_check(body: str) -> str:
+    # The GB 32100-2015 formula exactly as SECURITY.md states it.
+    charset = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+    total = sum(charset.index(c) * w for c, w in zip(body, weights, strict=True))
+    return charset[(31 - total % 31) % 31]
+
+
+def test_check_char_uscc_matches_formula_for_every_check_char() -> None:
+    charset = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    seen = set()
+    for a in charset:
+        for b in charset:
+            body = f"91{a}{b}0000600037341"
+            expected = _reference_uscc_check(body)
+            assert check_char_uscc(body) == expected
+            assert validate_uscc(body + expected) == body + expected
+            seen.add(expected)
+    assert seen == set(charset)  # including "0" and "Y", the edge cases of the modulo
+
+
+def _reference_id_check(body: str) -> str:
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    return "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
+
+
+def test_check_digit_id_matches_formula_for_every_check_char() -> None:
+    seen = set()
+    for serial in range(1000):
+        body = f"11010519491231{serial:03d}"
+        assert check_digit_id(body) == _reference_id_check(body)
+        seen.add(check_digit_id(body))
+    assert seen == set("10X98765432")
+
+
 def test_uscc_bad_check_char() -> None:
     message = assert_rejected(validate_uscc, "91110000600037341M", "uscc_checksum", USCC_FIELD)
     assert "校验码" in message
