@@ -16,6 +16,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -133,7 +134,7 @@ class Command(BaseCommand):
             for label, url in targets.items():
                 response = client.get(url)
                 assert response.status_code == 200, (label, response.status_code)
-                ms, queries = _measure(lambda c=client, u=url: c.get(u), repeat)
+                ms, queries = _measure(partial(client.get, url), repeat)
                 row[label] = {"ms": round(ms, 2), "queries": queries}
             for label in targets:
                 row[label]["ratio"] = round(row[label]["ms"] / row["baseline"]["ms"], 2)
