@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -67,14 +68,20 @@ class PasswordChangeRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable, view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        # request.resolver_match exists only from here on, not in __call__.
         user = getattr(request, "user", None)
         if (
             user is not None
             and user.is_authenticated
             and (user.must_change_password or user.password_expired())
-            and not request.path.startswith("/" + settings.STATIC_URL.lstrip("/"))
             and getattr(request.resolver_match, "url_name", None) not in self.ALLOWED
-            and not _is_api(request)
         ):
+            if _is_api(request):
+                return JsonResponse({"detail": _("请先在网页上修改密码。")}, status=403)
             return redirect("password_change")
-        return self.get_response(request)
+        return None

@@ -60,15 +60,21 @@ class Access:
         self.user = user
 
     @cached_property
-    def assignments(self) -> list[tuple[int, str, int]]:
-        """(unit id, role, group id) of the user's current roles."""
+    def role_assignments(self) -> list[RoleAssignment]:
+        """The user's current role assignments, with their units (one query per request)."""
         if not self.user.is_authenticated or not self.user.is_active:
             return []
         return list(
             RoleAssignment.objects.active()
             .filter(person__user_id=self.user.pk)
-            .values_list("unit_id", "role", "group_id")
+            .select_related("unit")
+            .order_by("unit__sort_order", "unit__name", "role")
         )
+
+    @property
+    def assignments(self) -> list[tuple[int, str, int]]:
+        """(unit id, role, group id) of the user's current roles."""
+        return [(a.unit_id, a.role, a.group_id) for a in self.role_assignments]
 
     @cached_property
     def roles(self) -> frozenset[str]:
@@ -151,7 +157,9 @@ class Access:
         manageable = self.unit_ids(Action.MANAGE) or set()
         if person.unit_id in manageable:
             return True
-        return person.team_memberships.filter(account__owner_unit_id__in=manageable).exists()
+        return person.team_memberships.filter(
+            ends_on__isnull=True, account__owner_unit_id__in=manageable
+        ).exists()
 
 
 def get_access(request: HttpRequest) -> Access:

@@ -63,23 +63,7 @@ class RegistryFilter:
 
 def registry_accounts(access: Access, filters: RegistryFilter) -> QuerySet[MediaAccount]:
     """The registry list: visible accounts, filtered and in a stable order."""
-    qs = access.accounts(
-        MediaAccount.objects.select_related("platform", "owner_unit").only(
-            "id",
-            "name",
-            "account_id",
-            "account_type",
-            "status",
-            "follower_count",
-            "opened_on",
-            "approval_number",
-            "platform__name",
-            "platform__code",
-            "owner_unit__name",
-            "owner_unit__kind",
-            "owner_unit__short_name",
-        )
-    )
+    qs = access.accounts(MediaAccount.objects.select_related("platform", "owner_unit"))
     if filters.q:
         qs = qs.filter(Q(name__icontains=filters.q) | Q(account_id__icontains=filters.q))
     if filters.platform:
@@ -148,12 +132,7 @@ class HomeData:
 
 def home(access: Access) -> HomeData:
     """What a user sees first: their units and roles, their accounts, and what is due."""
-    my_roles = list(
-        RoleAssignment.objects.active()
-        .filter(person__user_id=access.user.pk or 0)
-        .select_related("unit")
-        .order_by("unit__sort_order", "unit__name")
-    )
+    my_roles = access.role_assignments
     visible = access.accounts()
     status_counts: dict[str, int] = {}
     tier_counts: dict[int, int] = {1: 0, 2: 0, 3: 0}

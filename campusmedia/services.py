@@ -61,17 +61,18 @@ def _unit_roles(unit: Unit) -> list[str]:
     return roles
 
 
-def _codename(role: str, *, own: bool, target: Unit) -> str:
-    """What a role of a governing unit may do on a governed unit.
+def _codename(role: str, *, own: bool, target: Unit) -> str | None:
+    """What a role of a governing unit may do on a governed unit (None: nothing).
 
     The secretary keeps the accounts; the head signs for tier-2 units and for the tier-3 units
     below them (DOMAIN.md section 2: tier 3 is approved by the college, the parent unit or the
-    Youth League); a tier-3 unit's own head only reads.
+    Youth League); a tier-3 unit's own head only reads. The Youth League approver signs for the
+    school-level student organisations, not for the League's own accounts (its head does).
     """
     if role == Role.SECRETARY:
         return "manage_unit"
     if role == Role.LEAGUE_APPROVER:
-        return "sign_unit"
+        return None if own else "sign_unit"
     if not own or target.tier == Tier.TWO:
         return "sign_unit"
     return "view_unit"
@@ -144,7 +145,8 @@ def unit_permissions_sync(*, unit_ids: Iterable[int] | None = None) -> int:
         for governing in target.chain():
             for role in _unit_roles(governing):
                 codename = _codename(role, own=governing.pk == target.pk, target=target)
-                wanted.add((governing.pk, role, target.pk, codename))
+                if codename is not None:
+                    wanted.add((governing.pk, role, target.pk, codename))
 
     groups = _ensure_groups(
         {(g, r) for g, r, _, _ in wanted}, {u.pk: u.code for u in units.values()}

@@ -93,6 +93,7 @@ def registry(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache
 @require_GET
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     access = get_access(request)

@@ -16,7 +16,10 @@ class ExpiringTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         user, token = super().authenticate_credentials(key)
         lifetime = timedelta(seconds=settings.CAMPUSMEDIA_API_TOKEN_SECONDS)
-        if token.created < timezone.now() - lifetime:
+        changed = user.password_changed_at
+        if token.created < timezone.now() - lifetime or (changed and token.created < changed):
             token.delete()
             raise exceptions.AuthenticationFailed(_("令牌已过期，请重新获取。"))
+        if user.must_change_password or user.password_expired():
+            raise exceptions.AuthenticationFailed(_("请先在网页上修改密码。"))
         return user, token

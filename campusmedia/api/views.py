@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_not_required
 from django.db.models import QuerySet
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
@@ -19,7 +20,9 @@ from campusmedia.api.serializers import (
     AccountListSerializer,
     UnitSerializer,
 )
+from campusmedia.auditlog import audit_record
 from campusmedia.models import MediaAccount, Unit
+from campusmedia.models.audit import AuditAction
 from campusmedia.permissions import get_access, get_for
 
 
@@ -42,8 +45,13 @@ class TokenView(ObtainAuthToken):
         serializer = self.get_serializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         user = serializer.validated_data["user"]
+        if user.must_change_password or user.password_expired():
+            return Response({"detail": _("请先在网页上修改密码。")}, status=403)
         Token.objects.filter(user=user).delete()  # a fresh token, so expiry counts from now
         token = Token.objects.create(user=user)
+        audit_record(
+            action=AuditAction.LOGIN, actor=user, request=request, detail={"via": "api_token"}
+        )
         return Response({"token": token.key})
 
 

@@ -4,6 +4,7 @@ import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -19,6 +20,8 @@ from campusmedia.validators import (
     IdNumberValidator,
     LandlineValidator,
     MobileValidator,
+    normalize_id_number,
+    normalize_mobile,
 )
 
 
@@ -79,6 +82,8 @@ class Person(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
+        if self.id_number:
+            self.id_number = normalize_id_number(self.id_number)
         self.id_number_hmac = blind_index(self.id_number) if self.id_number else None
         if "update_fields" in kwargs and "id_number" in kwargs["update_fields"]:
             kwargs["update_fields"] = {*kwargs["update_fields"], "id_number_hmac"}
@@ -86,6 +91,15 @@ class Person(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("person_detail", args=[self.pk])
+
+    def clean(self) -> None:
+        if self.mobile:
+            self.mobile = normalize_mobile(self.mobile)
+        if self.id_number:
+            self.id_number = normalize_id_number(self.id_number)
+            taken = Person.objects.filter(id_number_hmac=blind_index(self.id_number))
+            if taken.exclude(pk=self.pk).exists():
+                raise ValidationError({"id_number": _("身份证号：该号码已登记在其他人员名下。")})
 
     @property
     def mobile_masked(self) -> str:
