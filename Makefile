@@ -15,7 +15,7 @@ TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils postgresql-15
 
 .venv/.installed: requirements.lock
 	test -x $(PY) || python3 -m venv .venv
-	$(PIP) install -q --disable-pip-version-check -r requirements.lock
+	$(PIP) install -qq --disable-pip-version-check -r requirements.lock
 	touch $@
 
 messages: .venv/.installed

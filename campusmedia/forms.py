@@ -33,11 +33,12 @@ class RegistryFilterForm(forms.Form):
     )
 
     def __init__(self, *args, units=(), **kwargs):
+        """``units``: (id, name) pairs of the units the user may filter by."""
         super().__init__(*args, **kwargs)
         platform_field = cast(forms.ChoiceField, self.fields["platform"])
         platform_field.choices = [("", _("全部平台")), *((p.code, p.name) for p in platforms())]
         unit_field = cast(forms.ChoiceField, self.fields["unit"])
-        unit_field.choices = [("", _("全部单位")), *((u.pk, u.name) for u in units)]
+        unit_field.choices = [("", _("全部单位")), *units]
 
 
 class RevealForm(forms.Form):

@@ -467,7 +467,7 @@ def _history(
     return AccountHistory.objects.create(
         account=account,
         actor=actor,
-        actor_name=actor.get_username() if actor is not None else "",
+        actor_name=(actor.get_full_name() or actor.get_username()) if actor is not None else "",
         action=action,
         changes=changes,
         source=source,

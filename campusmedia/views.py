@@ -73,9 +73,7 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def registry(request: HttpRequest) -> HttpResponse:
     access = get_access(request)
-    units = access.units(Unit.objects.only("id", "name", "sort_order")).order_by(
-        "sort_order", "name"
-    )
+    units = access.units(Unit.objects.order_by("sort_order", "name")).values_list("pk", "name")
     form = RegistryFilterForm(initial=request.GET.dict(), units=units)
     filters = selectors.RegistryFilter.from_params(request.GET)
     accounts = selectors.registry_accounts(access, filters)
@@ -119,8 +117,10 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     access = get_access(request)
     person = get_for(access, Person.objects.select_related("unit"), pk)
-    memberships = person.team_memberships.select_related("account__platform").order_by(
-        "ends_on", "account__name"
+    memberships = (
+        person.team_memberships.filter(account__in=access.accounts())
+        .select_related("account__platform")
+        .order_by("ends_on", "account__name")
     )
     roles = person.role_assignments.select_related("unit").order_by("-starts_on")
     response = render(
