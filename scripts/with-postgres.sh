@@ -7,7 +7,7 @@ bindir=/usr/lib/postgresql/15/bin
 [ -x "$bindir/initdb" ] || bindir=$(dirname "$(command -v initdb)")
 dir=$(mktemp -d /tmp/campusmedia-pg.XXXXXX)
 port=${PGTEST_PORT:-$(( 54000 + RANDOM % 1000 ))}
-as_pg() { if [ "$(id -u)" -eq 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi; }
+as_pg() { if [ "$(id -u)" -eq 0 ]; then su postgres -s /bin/sh -c "cd / && $*"; else sh -c "$*"; fi; }
 [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
 as_pg "$bindir/initdb -D $dir/data --auth=trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null"
 cleanup() {

@@ -115,6 +115,7 @@ class MediaAccount(models.Model):
             models.Index(fields=["status", "name"]),
             models.Index(fields=["platform", "status"]),
             models.Index(fields=["name", "id"]),
+            models.Index(fields=["-updated_at", "-id"], name="account_recent_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
