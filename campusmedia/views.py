@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -77,7 +76,7 @@ def registry(request: HttpRequest) -> HttpResponse:
     form = RegistryFilterForm(initial=request.GET.dict(), units=units)
     filters = selectors.RegistryFilter.from_params(request.GET)
     accounts = selectors.registry_accounts(access, filters)
-    page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.RegistryPaginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(

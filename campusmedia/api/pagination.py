@@ -5,6 +5,8 @@ from typing import Any
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
+from campusmedia.selectors import RegistryPaginator
+
 
 class CountPagination(PageNumberPagination):
     """``{"count", "next", "previous", "results"}``; ``?page=`` and ``?page_size=`` (≤ 200)."""
@@ -22,3 +24,9 @@ class CountPagination(PageNumberPagination):
                 "results": data,
             }
         )
+
+
+class RegistryPagination(CountPagination):
+    """The registry's pages: keys ordered from an index, rows joined for one page only."""
+
+    django_paginator_class = RegistryPaginator

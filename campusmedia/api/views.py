@@ -15,6 +15,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.throttling import AnonRateThrottle
 
 from campusmedia import selectors
+from campusmedia.api.pagination import RegistryPagination
 from campusmedia.api.serializers import (
     AccountDetailSerializer,
     AccountListSerializer,
@@ -77,6 +78,8 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
 )
 @method_decorator(login_not_required, name="dispatch")
 class AccountViewSet(viewsets.ReadOnlyModelViewSet):
+    pagination_class = RegistryPagination
+
     def get_serializer_class(self):
         return AccountDetailSerializer if self.action == "retrieve" else AccountListSerializer
 
