@@ -12,6 +12,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from campusmedia.auditlog import audit_record
@@ -85,3 +86,24 @@ class PasswordChangeRequiredMiddleware:
                 return JsonResponse({"detail": _("请先在网页上修改密码。")}, status=403)
             return redirect("password_change")
         return None
+
+
+class LanguageMiddleware:
+    """Simplified Chinese unless the user picked another language (cookie from set_language).
+
+    Unlike Django's LocaleMiddleware this ignores the browser's Accept-Language: an office
+    computer set up in English still shows the Chinese interface the university works in.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        if language not in dict(settings.LANGUAGES):
+            language = settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        return response
