@@ -189,6 +189,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 # Outside production, serve static files straight from the apps (no collectstatic needed).
 WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing root
 MEDIA_ROOT = VAR_DIR / "media"
 # Private files (scans, certificates) never sit under a public root; served by checked views.
 CAMPUSMEDIA_PRIVATE_ROOT = Path(os.environ.get("CAMPUSMEDIA_PRIVATE_ROOT", VAR_DIR / "private"))
