@@ -6,14 +6,13 @@ Only the benchmark mounts these URLs (``ROOT_URLCONF`` override); the site never
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template import Context, Template
 from django.urls import path
 
 from campusmedia.models import MediaAccount
 from campusmedia.urls import urlpatterns as site_urlpatterns
-
-PAGE_SIZE = 50
 
 _MINIMAL = Template(
     "<table>{% for a in rows %}<tr><td>{{ a.name }}</td><td>{{ a.platform.name }}</td>"
@@ -27,7 +26,7 @@ def baseline_list(request: HttpRequest) -> HttpResponse:
     units = request.GET.get("units")
     if units:
         queryset = queryset.filter(owner_unit_id__in=[int(u) for u in units.split(",")])
-    rows = list(queryset[:PAGE_SIZE])
+    rows = list(queryset[: settings.CAMPUSMEDIA_PAGE_SIZE])
     return HttpResponse(_MINIMAL.render(Context({"rows": rows})))
 
 

@@ -208,6 +208,9 @@ EMAIL_BACKEND = os.environ.get(
 )
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "campusmedia@localhost")
 
+# Registry list page size (pages and API).
+CAMPUSMEDIA_PAGE_SIZE = 50
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "campusmedia.api.authentication.ExpiringTokenAuthentication",
@@ -215,7 +218,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "campusmedia.api.pagination.CountPagination",
-    "PAGE_SIZE": 50,
+    "PAGE_SIZE": CAMPUSMEDIA_PAGE_SIZE,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
@@ -229,8 +232,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
 }
 
-# Registry list page size (pages and API).
-CAMPUSMEDIA_PAGE_SIZE = 50
 # Student administrators: remind the unit this many days before the expected end.
 CAMPUSMEDIA_GRADUATION_NOTICE_DAYS = int(os.environ.get("CAMPUSMEDIA_GRADUATION_NOTICE_DAYS", "60"))
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -21,8 +23,6 @@ from campusmedia.forms import LoginForm, RegistryFilterForm, RevealForm
 from campusmedia.models import MediaAccount, Person, RoleAssignment, Unit
 from campusmedia.models.audit import AuditAction, AuditOutcome
 from campusmedia.permissions import Action, get_access, get_for
-
-PAGE_SIZE = 50
 
 
 @require_GET
@@ -43,9 +43,7 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
     access = get_access(request)
     unit = get_for(access, Unit.objects.select_related("parent"), pk)
     accounts = access.accounts(
-        MediaAccount.objects.filter(
-            owner_unit__in=[unit.pk, *unit.children.values_list("pk", flat=True)]
-        )
+        MediaAccount.objects.filter(Q(owner_unit=unit) | Q(owner_unit__parent=unit))
         .select_related("platform", "owner_unit")
         .order_by("owner_unit__sort_order", "name")
     )
@@ -76,7 +74,9 @@ def registry(request: HttpRequest) -> HttpResponse:
     form = RegistryFilterForm(initial=request.GET.dict(), units=units)
     filters = selectors.RegistryFilter.from_params(request.GET)
     accounts = selectors.registry_accounts(access, filters)
-    page = selectors.RegistryPaginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.RegistryPaginator(accounts, settings.CAMPUSMEDIA_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
