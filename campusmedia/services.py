@@ -84,9 +84,9 @@ def _ensure_groups(
     """Group ids for (unit id, role) pairs, creating the missing groups in bulk."""
     found = {
         (unit_id, role): group_id
-        for unit_id, role, group_id in UnitRoleGroup.objects.values_list(
-            "unit_id", "role", "group_id"
-        )
+        for unit_id, role, group_id in UnitRoleGroup.objects.filter(
+            unit_id__in={unit_id for unit_id, _ in pairs}
+        ).values_list("unit_id", "role", "group_id")
     }
     missing = [pair for pair in pairs if pair not in found]
     if missing:

@@ -13,7 +13,6 @@ from typing import Any
 from django import template
 from django.db import models
 from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -86,30 +85,34 @@ def get_item(mapping: Mapping[Any, Any] | None, key: Any) -> Any:
     return mapping.get(key, 0)
 
 
-@register.simple_tag
-def status_badge(status: str) -> str:
-    """``<span class="badge status-active">运行中</span>``."""
+def _status_badge(status: str) -> str:
+    """``<span class="badge status-active">运行中</span>``, every value escaped."""
     code = status if status in AccountStatus.values else "unknown"
-    return format_html(
-        '<span class="badge status-{}">{}</span>', code.replace("_", "-"), status_label(status)
-    )
+    return f'<span class="badge status-{code.replace("_", "-")}">{_e(status_label(status))}</span>'
 
 
-@register.simple_tag
-def tier_badge(tier: Any) -> str:
-    """``<span class="badge tier-2" title="二级平台">二级</span>``."""
+def _tier_badge(tier: Any) -> str:
+    """``<span class="badge tier tier-2" title="二级平台">二级</span>``, or "" for no tier."""
     try:
         number = int(tier)
     except (TypeError, ValueError):
         return ""
     if number not in Tier.values:
         return ""
-    return format_html(
-        '<span class="badge tier tier-{}" title="{}">{}</span>',
-        number,
-        Tier(number).label,
-        _TIER_SHORT[number],
+    return (
+        f'<span class="badge tier tier-{number}" title="{_e(Tier(number).label)}">'
+        f"{_e(_TIER_SHORT[number])}</span>"
     )
+
+
+@register.simple_tag
+def status_badge(status: str) -> str:
+    return mark_safe(_status_badge(status))
+
+
+@register.simple_tag
+def tier_badge(tier: Any) -> str:
+    return mark_safe(_tier_badge(tier))
 
 
 @register.simple_tag
@@ -147,12 +150,8 @@ def registry_rows(accounts: Iterable[Any]) -> str:
     n, platform, unit, tier_l, status_l, followers, opened, approval = (
         _e(label) for label in _ROW_LABELS
     )
-    statuses = {value: _e(label) for value, label in AccountStatus.choices}
-    tiers = {t: (_e(Tier(t).label), _e(_TIER_SHORT[t])) for t in Tier.values}
     rows = []
     for a in accounts:
-        tier_title, tier_short = tiers.get(a.tier, ("", ""))
-        status_class = a.status.replace("_", "-") if a.status in statuses else "unknown"
         account_id = f'<span class="sub mono">{_e(a.account_id)}</span>' if a.account_id else ""
         kind = f" · {_e(a.account_type)}" if a.account_type else ""
         url = _e(reverse("account_detail", args=[a.pk]))
@@ -161,10 +160,8 @@ def registry_rows(accounts: Iterable[Any]) -> str:
             f'<a href="{url}">{_e(a.name)}</a>{account_id}</td>'
             f'<td data-label="{platform}">{_e(a.platform.name)}{kind}</td>'
             f'<td data-label="{unit}">{_e(a.owner_unit.name)}</td>'
-            f'<td data-label="{tier_l}"><span class="badge tier tier-{a.tier}" '
-            f'title="{tier_title}">{tier_short}</span></td>'
-            f'<td data-label="{status_l}"><span class="badge status-{status_class}">'
-            f"{statuses.get(a.status, _e(a.status))}</span></td>"
+            f'<td data-label="{tier_l}">{_tier_badge(a.tier)}</td>'
+            f'<td data-label="{status_l}">{_status_badge(a.status)}</td>'
             f'<td data-label="{followers}" class="num">'
             f"{'—' if a.follower_count is None else a.follower_count}</td>"
             f'<td data-label="{opened}" class="nowrap">'
