@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -104,3 +108,17 @@ class PersonalField(models.TextChoices):
     ID_NUMBER = "id_number", _("身份证号")
     MOBILE = "mobile", _("手机号码")
     EMAIL = "email", _("电子邮箱")
+
+
+def choice_labels(choices: type[models.Choices]) -> dict[Any, str]:
+    """``{code: label}`` of a vocabulary in the active language, translated once per process.
+
+    ``get_FOO_display()`` and ``str()`` of a lazy label look the catalogue up on every call,
+    which on a list of 50 rows costs more than the query.
+    """
+    return _labels_in(choices, get_language())
+
+
+@functools.cache
+def _labels_in(choices: type[models.Choices], language: str | None) -> dict[Any, str]:
+    return {value: str(label) for value, label in choices.choices}

@@ -1,44 +1,58 @@
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from campusmedia.choices import AccountStatus, PersonalField, Tier
-from campusmedia.selectors import platforms
+from campusmedia.selectors import RegistryFilter, platforms
 
 
-class RegistryFilterForm(forms.Form):
-    """Renders the registry's search and filters; ``RegistryFilter.from_params`` reads them."""
+@dataclass(frozen=True)
+class FilterField:
+    """One control of the registry's filter bar: a search box, or a select when it has options.
 
-    q = forms.CharField(
-        label=_("搜索"),
-        required=False,
-        max_length=100,
-        widget=forms.TextInput(attrs={"placeholder": _("名称或账号ID"), "type": "search"}),
-    )
-    platform = forms.ChoiceField(label=_("平台"), required=False)
-    tier = forms.TypedChoiceField(
-        label=_("级别"),
-        required=False,
-        coerce=int,
-        empty_value=None,
-        choices=[("", _("全部级别")), *Tier.choices],
-    )
-    unit = forms.TypedChoiceField(label=_("单位"), required=False, coerce=int, empty_value=None)
-    status = forms.ChoiceField(
-        label=_("状态"), required=False, choices=[("", _("全部状态")), *AccountStatus.choices]
-    )
+    The registry is the busiest page of the site; a Django form here (deep-copied fields,
+    normalised choices, widgets rendered through templates) cost as much as the result table, so
+    the bar is described by plain data and drawn by the ``filter_field`` tag.
+    """
 
-    def __init__(self, *args, units=(), **kwargs):
-        """``units``: (id, name) pairs of the units the user may filter by."""
-        super().__init__(*args, **kwargs)
-        platform_field = cast(forms.ChoiceField, self.fields["platform"])
-        platform_field.choices = [("", _("全部平台")), *((p.code, p.name) for p in platforms())]
-        unit_field = cast(forms.ChoiceField, self.fields["unit"])
-        unit_field.choices = [("", _("全部单位")), *units]
+    name: str
+    label: str | Promise
+    value: str
+    options: Sequence[tuple[Any, Any]] = ()
+    placeholder: str | Promise = ""
+
+
+def registry_filter_bar(
+    filters: RegistryFilter, units: Iterable[tuple[int, str]]
+) -> list[FilterField]:
+    """The search box and the four selects, showing the filters in force (``filters``);
+    ``units``: (id, name) of the units the user may filter by."""
+    return [
+        FilterField("q", _("搜索"), filters.q, placeholder=_("名称或账号ID")),
+        FilterField(
+            "platform",
+            _("平台"),
+            filters.platform,
+            [("", _("全部平台")), *((p.code, p.name) for p in platforms())],
+        ),
+        FilterField(
+            "tier", _("级别"), str(filters.tier or ""), [("", _("全部级别")), *Tier.choices]
+        ),
+        FilterField("unit", _("单位"), str(filters.unit or ""), [("", _("全部单位")), *units]),
+        FilterField(
+            "status",
+            _("状态"),
+            filters.status,
+            [("", _("全部状态")), *AccountStatus.choices],
+        ),
+    ]
 
 
 class RevealForm(forms.Form):

@@ -17,16 +17,20 @@ An outsider (cannot see the object) gets 404; a reader without the right for an 
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
 from enum import StrEnum
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db import connection
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 
-from campusmedia.choices import GLOBAL_READ_ROLES, GLOBAL_WRITE_ROLES, Role
+from campusmedia.choices import GLOBAL_READ_ROLES, GLOBAL_WRITE_ROLES, Role, choice_labels
 from campusmedia.models import (
     MediaAccount,
     Person,
@@ -53,6 +57,48 @@ _CODENAMES = {
 }
 
 
+@dataclass(frozen=True)
+class HeldRole:
+    """A role a user holds today, in a unit."""
+
+    unit_id: int
+    unit_name: str
+    unit_kind: str
+    role: str
+    group_id: int
+    starts_on: datetime.date
+
+    @property
+    def role_label(self) -> str:
+        return choice_labels(Role).get(self.role, self.role)
+
+
+@cache
+def _held_roles_sql() -> str:
+    """``RoleAssignment.objects.active().filter(person__user_id=…)`` with the units, written out.
+
+    Every request of a signed-in user runs this look-up. The database answers it in tens of
+    microseconds; building it through the ORM took over ten times that, the largest fixed cost of
+    the list pages (``make bench``). Table and column names come from the models.
+    """
+    ra, person, unit = RoleAssignment._meta, Person._meta, Unit._meta
+    quote = connection.ops.quote_name
+
+    def col(meta: Any, field: str) -> str:
+        return f"{quote(meta.db_table)}.{quote(meta.get_field(field).column)}"
+
+    return (
+        f"SELECT {col(ra, 'unit')}, {col(unit, 'name')}, {col(unit, 'kind')}, {col(ra, 'role')}, "
+        f"{col(ra, 'group')}, {col(ra, 'starts_on')} "
+        f"FROM {quote(ra.db_table)} "
+        f"JOIN {quote(person.db_table)} ON {col(person, 'id')} = {col(ra, 'person')} "
+        f"JOIN {quote(unit.db_table)} ON {col(unit, 'id')} = {col(ra, 'unit')} "
+        f"WHERE {col(person, 'user')} = %s AND {col(ra, 'starts_on')} <= %s "
+        f"AND ({col(ra, 'ends_on')} IS NULL OR {col(ra, 'ends_on')} > %s) "
+        f"ORDER BY {col(unit, 'sort_order')}, {col(unit, 'name')}, {col(ra, 'role')}"
+    )
+
+
 class Access:
     """What one user may see and do, worked out once per request."""
 
@@ -60,16 +106,14 @@ class Access:
         self.user = user
 
     @cached_property
-    def role_assignments(self) -> list[RoleAssignment]:
-        """The user's current role assignments, with their units (one query per request)."""
+    def role_assignments(self) -> list[HeldRole]:
+        """The user's current roles, with their units (one query per request)."""
         if not self.user.is_authenticated or not self.user.is_active:
             return []
-        return list(
-            RoleAssignment.objects.active()
-            .filter(person__user_id=self.user.pk)
-            .select_related("unit")
-            .order_by("unit__sort_order", "unit__name", "role")
-        )
+        today = timezone.localdate()
+        with connection.cursor() as cursor:
+            cursor.execute(_held_roles_sql(), [self.user.pk, today, today])
+            return [HeldRole(*row) for row in cursor.fetchall()]
 
     @property
     def assignments(self) -> list[tuple[int, str, int]]:

@@ -14,8 +14,8 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from campusmedia.choices import TIER_OF_KIND, AccountStatus, TeamRole, kinds_of_tier
-from campusmedia.models import MediaAccount, Platform, RoleAssignment, TeamMember, Unit
-from campusmedia.permissions import Access
+from campusmedia.models import MediaAccount, Platform, TeamMember, Unit
+from campusmedia.permissions import Access, HeldRole
 
 _PLATFORMS_KEY = "campusmedia:platforms:v1"
 
@@ -124,7 +124,7 @@ def unit_tree(access: Access) -> list[tuple[Unit, int, int]]:
 
 @dataclass
 class HomeData:
-    my_roles: list[RoleAssignment]
+    my_roles: list[HeldRole]
     status_counts: dict[str, int]
     tier_counts: dict[int, int]
     total: int
@@ -192,6 +192,21 @@ class RegistryPaginator(Paginator):
     """
 
     related = ("platform", "owner_unit")
+    # The columns of a registry row (page and API list): no JSON lists, texts or timestamps.
+    fields = (
+        "name",
+        "account_id",
+        "account_type",
+        "status",
+        "opened_on",
+        "follower_count",
+        "approval_number",
+        "platform__code",
+        "platform__name",
+        "owner_unit__code",
+        "owner_unit__name",
+        "owner_unit__kind",
+    )
 
     def page(self, number: Any) -> Page:
         number = self.validate_number(number)
@@ -203,6 +218,7 @@ class RegistryPaginator(Paginator):
         keys = queryset.values("pk")[bottom:top]
         rows = (
             queryset.model._default_manager.select_related(*self.related)
+            .only(*self.fields)
             .filter(pk__in=keys)
             .order_by(*queryset.query.order_by)
         )

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from campusmedia import selectors, services
 from campusmedia.auditlog import audit_record
 from campusmedia.choices import AccountStatus, PersonalField, TeamRole
-from campusmedia.forms import LoginForm, RegistryFilterForm, RevealForm
+from campusmedia.forms import LoginForm, RevealForm, registry_filter_bar
 from campusmedia.models import MediaAccount, Person, RoleAssignment, Unit
 from campusmedia.models.audit import AuditAction, AuditOutcome
 from campusmedia.permissions import Action, get_access, get_for
@@ -71,7 +71,6 @@ def unit_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def registry(request: HttpRequest) -> HttpResponse:
     access = get_access(request)
     units = access.units(Unit.objects.order_by("sort_order", "name")).values_list("pk", "name")
-    form = RegistryFilterForm(initial=request.GET.dict(), units=units)
     filters = selectors.RegistryFilter.from_params(request.GET)
     accounts = selectors.registry_accounts(access, filters)
     page = selectors.RegistryPaginator(accounts, settings.CAMPUSMEDIA_PAGE_SIZE).get_page(
@@ -83,7 +82,7 @@ def registry(request: HttpRequest) -> HttpResponse:
         request,
         "campusmedia/registry.html",
         {
-            "form": form,
+            "filter_bar": registry_filter_bar(filters, units),
             "page": page,
             "query": query.urlencode(),
         },

@@ -2,14 +2,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
 from rest_framework import serializers
 
+from campusmedia.choices import AccountStatus, UnitKind, choice_labels
 from campusmedia.models import MediaAccount, Person, TeamMember, Unit
+
+
+class LabelField(serializers.ReadOnlyField):
+    """The label of a stored code (``active`` → ``运行中``), from the cached vocabulary."""
+
+    def __init__(self, choices: type[models.Choices], **kwargs: Any) -> None:
+        self.vocabulary = choices
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return choice_labels(self.vocabulary).get(value, str(value))
 
 
 class UnitSerializer(serializers.ModelSerializer):
     tier = serializers.IntegerField(read_only=True)
-    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    kind_display = LabelField(UnitKind, source="kind")
 
     class Meta:
         model = Unit
@@ -46,7 +59,7 @@ class AccountListSerializer(serializers.ModelSerializer):
     platform_name = serializers.CharField(source="platform.name", read_only=True)
     owner_unit = UnitBriefSerializer(read_only=True)
     tier = serializers.IntegerField(read_only=True)
-    status_display = serializers.CharField(source="get_status_display", read_only=True)
+    status_display = LabelField(AccountStatus, source="status")
 
     class Meta:
         model = MediaAccount

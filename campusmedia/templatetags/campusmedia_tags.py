@@ -6,6 +6,7 @@ Unknown codes are shown as they are rather than dropped, so a bad row stays visi
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -14,6 +15,7 @@ from django import template
 from django.db import models
 from django.urls import reverse
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from campusmedia.choices import (
@@ -22,6 +24,8 @@ from campusmedia.choices import (
     ContentForm,
     Role,
     Tier,
+    _labels_in,
+    choice_labels,
 )
 
 register = template.Library()
@@ -38,8 +42,8 @@ _LIST_FIELDS: dict[str, type[models.TextChoices]] = {
 
 
 def _labels(codes: Iterable[Any] | None, choices: type[models.TextChoices]) -> list[str]:
-    known = dict(choices.choices)
-    return [str(known.get(code, code)) for code in codes or ()]
+    known = choice_labels(choices)
+    return [known.get(code, str(code)) for code in codes or ()]
 
 
 @register.filter
@@ -58,12 +62,12 @@ def form_labels(codes: Iterable[str] | None) -> list[str]:
 def role_labels(codes: Iterable[str] | None) -> list[str]:
     """Role codes (e.g. ``access.roles``) → their labels, in the order of ``Role``."""
     wanted = set(codes or ())
-    return [str(label) for value, label in Role.choices if value in wanted]
+    return [label for value, label in choice_labels(Role).items() if value in wanted]
 
 
 @register.filter
 def status_label(code: str) -> str:
-    return str(dict(AccountStatus.choices).get(code, code))
+    return choice_labels(AccountStatus).get(code, str(code))
 
 
 @register.filter
@@ -85,10 +89,34 @@ def get_item(mapping: Mapping[Any, Any] | None, key: Any) -> Any:
     return mapping.get(key, 0)
 
 
+@functools.cache
+def _status_badges(language: str | None) -> dict[str, str]:
+    """``{code: '<span class="badge status-active">运行中</span>'}`` in one language."""
+    return {
+        code: f'<span class="badge status-{code.replace("_", "-")}">{_e(label)}</span>'
+        for code, label in _labels_in(AccountStatus, language).items()
+    }
+
+
+@functools.cache
+def _tier_badges(language: str | None) -> dict[int, str]:
+    """``{2: '<span class="badge tier tier-2" title="二级平台">二级</span>'}`` in one language."""
+    return {
+        number: (
+            f'<span class="badge tier tier-{number}" title="{_e(label)}">'
+            f"{_e(_TIER_SHORT[number])}</span>"
+        )
+        for number, label in _labels_in(Tier, language).items()
+    }
+
+
 def _status_badge(status: str) -> str:
-    """``<span class="badge status-active">运行中</span>``, every value escaped."""
-    code = status if status in AccountStatus.values else "unknown"
-    return f'<span class="badge status-{code.replace("_", "-")}">{_e(status_label(status))}</span>'
+    """``<span class="badge status-active">运行中</span>``, every value escaped; an unknown code
+    is shown as it is."""
+    badge = _status_badges(get_language()).get(status)
+    if badge is None:
+        return f'<span class="badge status-unknown">{_e(status)}</span>'
+    return badge
 
 
 def _tier_badge(tier: Any) -> str:
@@ -97,12 +125,7 @@ def _tier_badge(tier: Any) -> str:
         number = int(tier)
     except (TypeError, ValueError):
         return ""
-    if number not in Tier.values:
-        return ""
-    return (
-        f'<span class="badge tier tier-{number}" title="{_e(Tier(number).label)}">'
-        f"{_e(_TIER_SHORT[number])}</span>"
-    )
+    return _tier_badges(get_language()).get(number, "")
 
 
 @register.simple_tag
@@ -116,20 +139,27 @@ def tier_badge(tier: Any) -> str:
 
 
 @register.simple_tag
-def filter_select(field: Any) -> str:
-    """A filter ``<select>`` for a bound ChoiceField, built directly.
-
-    Django's widget templates render each ``<option>`` through the template engine; on the
-    registry's unit filter (one option per unit) that costs more than the whole result table.
-    """
-    current = "" if field.value() in (None, "") else str(field.value())
-    options = "".join(
-        f'<option value="{_e(value)}"{" selected" if str(value) == current else ""}>'
-        f"{_e(label)}</option>"
-        for value, label in field.field.choices
-    )
+def filter_field(field: Any) -> str:
+    """A control of the filter bar (``forms.FilterField``) with its label, built directly:
+    through Django's widget templates each ``<option>`` of the unit filter (one per unit) is
+    rendered by the template engine, which costs more than the whole result table."""
+    name, html_id = _e(field.name), f"id_{_e(field.name)}"
+    if field.options:
+        current = str(field.value)
+        options = "".join(
+            f'<option value="{_e(value)}"{" selected" if str(value) == current else ""}>'
+            f"{_e(label)}</option>"
+            for value, label in field.options
+        )
+        control = f'<select name="{name}" id="{html_id}">{options}</select>'
+    else:
+        control = (
+            f'<input type="search" name="{name}" id="{html_id}" value="{_e(field.value)}" '
+            f'maxlength="100" placeholder="{_e(field.placeholder)}">'
+        )
     return mark_safe(
-        f'<select name="{_e(field.html_name)}" id="{_e(field.auto_id)}">{options}</select>'
+        f'<div class="filter-field filter-{name}"><label for="{html_id}">{_e(field.label)}</label>'
+        f"{control}</div>"
     )
 
 
@@ -150,18 +180,22 @@ def registry_rows(accounts: Iterable[Any]) -> str:
     n, platform, unit, tier_l, status_l, followers, opened, approval = (
         _e(label) for label in _ROW_LABELS
     )
+    language = get_language()
+    status_badges, tier_badges = _status_badges(language), _tier_badges(language)
+    url_head, url_tail = reverse("account_detail", args=[_URL_SENTINEL]).split(str(_URL_SENTINEL))
     rows = []
     for a in accounts:
         account_id = f'<span class="sub mono">{_e(a.account_id)}</span>' if a.account_id else ""
         kind = f" · {_e(a.account_type)}" if a.account_type else ""
-        url = _e(reverse("account_detail", args=[a.pk]))
+        url = _e(f"{url_head}{a.pk}{url_tail}")
+        status = status_badges.get(a.status) or _status_badge(a.status)
         rows.append(
             f'<tr><td data-label="{n}" class="cell-title">'
             f'<a href="{url}">{_e(a.name)}</a>{account_id}</td>'
             f'<td data-label="{platform}">{_e(a.platform.name)}{kind}</td>'
             f'<td data-label="{unit}">{_e(a.owner_unit.name)}</td>'
-            f'<td data-label="{tier_l}">{_tier_badge(a.tier)}</td>'
-            f'<td data-label="{status_l}">{_status_badge(a.status)}</td>'
+            f'<td data-label="{tier_l}">{tier_badges.get(a.tier, "")}</td>'
+            f'<td data-label="{status_l}">{status}</td>'
             f'<td data-label="{followers}" class="num">'
             f"{'—' if a.follower_count is None else a.follower_count}</td>"
             f'<td data-label="{opened}" class="nowrap">'
@@ -171,6 +205,9 @@ def registry_rows(accounts: Iterable[Any]) -> str:
         )
     return mark_safe("\n".join(rows))
 
+
+# Reversed once per table, then the row's key put in its place.
+_URL_SENTINEL = 987654321
 
 _ROW_LABELS = (
     _("名称"),
