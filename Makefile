@@ -5,9 +5,9 @@ PIP := .venv/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-# Debian packages: CJK fonts and HarfBuzz subsetting for printed forms (without the latter a
-# one-page PDF takes 1.6 s instead of 0.1 s), gettext for the English translation.
-RUN_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 gettext
+# Debian packages: Pango, CJK fonts and HarfBuzz subsetting for printed forms (without the
+# latter a one-page PDF takes 1.6 s instead of 0.1 s), gettext for the English translation.
+RUN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk libharfbuzz-subset0 gettext
 # Tests add a browser, PDF tools and PostgreSQL 15 for the second run of the suite.
 TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils postgresql-15
 

@@ -163,6 +163,11 @@ class Access:
         wanted = _CODENAMES.get(action, set())
         return {unit_id for unit_id, names in self.unit_codenames.items() if names & wanted}
 
+    def signs_for(self, unit_id: int | None) -> bool:
+        """Holds the first sign-off for a unit through a unit role (never through a global one:
+        the propaganda department decides, it does not sign for the unit)."""
+        return unit_id is not None and "sign_unit" in self.unit_codenames.get(unit_id, ())
+
     def can(self, action: Action, unit_id: int | None) -> bool:
         ids = self.unit_ids(action)
         return ids is None or (unit_id is not None and unit_id in ids)

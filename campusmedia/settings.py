@@ -206,6 +206,8 @@ STORAGES = {
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
+# Links in e-mails point here (the address users reach the site at).
+CAMPUSMEDIA_SITE_URL = os.environ.get("CAMPUSMEDIA_SITE_URL", "http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "campusmedia@localhost")
 
 # Registry list page size (pages and API).
@@ -234,6 +236,15 @@ SPECTACULAR_SETTINGS = {
 
 # Student administrators: remind the unit this many days before the expected end.
 CAMPUSMEDIA_GRADUATION_NOTICE_DAYS = int(os.environ.get("CAMPUSMEDIA_GRADUATION_NOTICE_DAYS", "60"))
+
+# Requests (approvals): approval numbers are <prefix>-<year>-<NNNN>, counted per year.
+CAMPUSMEDIA_APPROVAL_PREFIX = os.environ.get("CAMPUSMEDIA_APPROVAL_PREFIX", "XCB")
+# The 3-day rule (DOMAIN.md section 5): a team change is filed within this many days.
+CAMPUSMEDIA_TEAM_CHANGE_DAYS = int(os.environ.get("CAMPUSMEDIA_TEAM_CHANGE_DAYS", "3"))
+# Uploads (SECURITY.md, Files): PDF, JPEG and PNG only, at most this many bytes.
+CAMPUSMEDIA_UPLOAD_MAX_BYTES = int(os.environ.get("CAMPUSMEDIA_UPLOAD_MAX_BYTES", str(5 << 20)))
+# PDF renders stop after this many pages.
+CAMPUSMEDIA_PDF_MAX_PAGES = int(os.environ.get("CAMPUSMEDIA_PDF_MAX_PAGES", "20"))
 
 LOGGING = {
     "version": 1,

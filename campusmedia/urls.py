@@ -26,6 +26,7 @@ urlpatterns = [
     path("registry/<int:pk>/", views.account_detail, name="account_detail"),
     path("people/<int:pk>/", views.person_detail, name="person_detail"),
     path("people/<int:pk>/reveal/", views.person_reveal, name="person_reveal"),
+    path("requests/", include("approvals.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),

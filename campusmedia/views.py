@@ -12,10 +12,12 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from approvals import selectors as approvals_selectors
 from campusmedia import selectors, services
 from campusmedia.auditlog import audit_record
 from campusmedia.choices import AccountStatus, PersonalField, TeamRole
@@ -29,7 +31,12 @@ from campusmedia.permissions import Action, get_access, get_for
 def home(request: HttpRequest) -> HttpResponse:
     access = get_access(request)
     data = selectors.home(access)
-    return render(request, "campusmedia/home.html", {"data": data, "statuses": AccountStatus})
+    requests_panel = approvals_selectors.home_panel(access)
+    return render(
+        request,
+        "campusmedia/home.html",
+        {"data": data, "statuses": AccountStatus, "requests": requests_panel},
+    )
 
 
 @require_GET
@@ -106,6 +113,11 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ],
             "former": [m for m in team if m.ends_on is not None],
             "history": account.history.all(),
+            "can_manage": access.can(Action.MANAGE, account.owner_unit_id)
+            and account.status != AccountStatus.CLOSED,
+            "account_requests": approvals_selectors.account_requests(access, account),
+            "team_changes": approvals_selectors.account_team_changes(account),
+            "today": timezone.localdate(),
         },
     )
 

@@ -24,6 +24,10 @@ class AuditAction(models.TextChoices):
     ACCOUNT_CHANGED = "account_changed", _("账号变更")
     TEAM_CHANGED = "team_changed", _("管理队伍变更")
     PERMISSION_DENIED = "denied", _("越权访问")
+    REQUEST_STEP = "request_step", _("审批操作")
+    TEAM_CHANGE_RECORDED = "team_change", _("登记管理队伍变更")
+    FILE_UPLOADED = "file_uploaded", _("上传附件")
+    FILE_DOWNLOADED = "file_downloaded", _("下载附件")
 
 
 class AuditOutcome(models.TextChoices):
