@@ -65,13 +65,19 @@ def clean_upload(upload: Any) -> tuple[bytes, str, str]:
             raise ValidationError(_(ERR_FILE_BROKEN))
         return data, content_type, suffix
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.load()
             fmt = "JPEG" if content_type == "image/jpeg" else "PNG"
-            if fmt == "JPEG" and image.mode not in ("RGB", "L"):
-                image = image.convert("RGB")
+            image: Image.Image = opened
+            if image.mode not in ("RGB", "L") and not (
+                fmt == "PNG" and image.mode in ("RGBA", "LA")
+            ):
+                image = image.convert("RGBA" if fmt == "PNG" else "RGB")
             out = io.BytesIO()
-            image.save(out, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+            # A fresh image without the source's info: EXIF and comments are not carried over.
+            clean = Image.new(image.mode, image.size)
+            clean.paste(image)
+            clean.save(out, format=fmt, **({"quality": 90} if fmt == "JPEG" else {}))
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
         raise ValidationError(_(ERR_FILE_BROKEN)) from error
     return out.getvalue(), content_type, suffix

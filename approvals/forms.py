@@ -36,9 +36,7 @@ class AccountDataForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    url = forms.URLField(
-        label=_("主页链接"), required=False, max_length=200, assume_scheme="https"
-    )
+    url = forms.URLField(label=_("主页链接"), required=False, max_length=200, assume_scheme="https")
 
     class Meta:
         model = MediaAccount
@@ -94,7 +92,10 @@ class UnitChoiceForm(forms.Form):
         label=_("主办单位"),
         queryset=Unit.objects.none(),
         empty_label=_("请选择主办单位"),
-        error_messages={"required": _("主办单位：请选择主办单位。")},
+        error_messages={
+            "required": _("主办单位：请选择主办单位。"),
+            "invalid_choice": _("主办单位：所选单位不在你负责的范围内。"),
+        },
     )
 
     def __init__(self, *args: Any, units: Any, **kwargs: Any) -> None:
@@ -142,10 +143,13 @@ class ProposedMemberForm(forms.ModelForm):
 
 class BaseTeamFormSet(forms.BaseFormSet):
     def rows(self) -> list[dict[str, Any]]:
-        """The filled rows, in order, as the service takes them."""
+        """The rows to keep, in order, as the service takes them: every pre-filled row (left as
+        it is or edited) and every added row that was filled in, unless ticked for deletion."""
         rows = []
-        for form in self.forms:
-            if not form.has_changed() or (self.can_delete and self._should_delete_form(form)):
+        for index, form in enumerate(self.forms):
+            if self.can_delete and form.cleaned_data.get("DELETE"):
+                continue
+            if index >= self.initial_form_count() and not form.has_changed():
                 continue
             data = dict(form.cleaned_data)
             data.pop("DELETE", None)

@@ -51,11 +51,11 @@ def _may(step: str):
     return check
 
 
-def _has_first_signoff(instance: AccountRequest) -> bool:
+def _has_first_signoff(instance: Any) -> bool:
     return instance.route.first_signoff
 
 
-def _first_signoff_done(instance: AccountRequest) -> bool:
+def _first_signoff_done(instance: Any) -> bool:
     """The final step never runs before the first (SECURITY.md, separation of duties)."""
     return instance.state == S.ENDORSED or not instance.route.first_signoff
 
@@ -142,7 +142,9 @@ class AccountRequest(ConcurrentTransitionMixin, models.Model):
 
     @property
     def display_name(self) -> str:
-        return str(self.data.get("name") or (self.account.name if self.account_id else ""))
+        if self.data.get("name"):
+            return str(self.data["name"])
+        return self.account.name if self.account is not None else ""
 
     @property
     def tier(self) -> int:
@@ -302,7 +304,11 @@ class Attachment(models.Model):
         related_name="attachments",
     )
     kind = models.CharField(_("材料类型"), max_length=16, choices=AttachmentKind.choices)
-    file = models.FileField(_("文件"), storage=private_storage, upload_to=_private_name)
+    file = models.FileField(
+        _("文件"),
+        storage=private_storage,  # type: ignore[arg-type]
+        upload_to=_private_name,
+    )
     original_name = models.CharField(_("文件名"), max_length=200)
     content_type = models.CharField(max_length=40)
     size = models.PositiveIntegerField()
@@ -327,7 +333,7 @@ class Attachment(models.Model):
 
     @property
     def owner_unit_id(self) -> int:
-        if self.request_id:
+        if self.request is not None:
             return self.request.owner_unit_id
         return self.account.owner_unit_id if self.account else 0
 

@@ -52,10 +52,10 @@ def may(step: str, request: AccountRequest, access: Access) -> bool:
 
     The fsm declares from which states a step starts; this answers who, for that moment.
     """
-    if step in ("submit", "edit", "upload"):
-        return _may_manage(request, access) and (
-            step == "upload" or request.state in EDITABLE_STATES
-        )
+    if step in ("submit", "edit"):
+        return _may_manage(request, access) and request.state in EDITABLE_STATES
+    if step == "upload":  # the signed scans arrive after approval too, not on a dead request
+        return _may_manage(request, access) and request.state not in (S.REJECTED, S.WITHDRAWN)
     if step == "withdraw":
         return _may_manage(request, access) or (
             _is_filer(request, access) and access.can(Action.VIEW, request.owner_unit_id)

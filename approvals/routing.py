@@ -53,7 +53,7 @@ ROUTES: dict[int, Route] = {
 }
 
 # Tier 3's first signer by the kind of the owning unit (DOMAIN.md section 2).
-_TIER3_FIRST_SIGNER = {
+_TIER3_FIRST_SIGNER: dict[str, str | Promise] = {
     UnitKind.SCHOOL_STUDENT_ORG: _("校团委"),
     UnitKind.COLLEGE_STUDENT_ORG: _("学院"),
     UnitKind.SUB_UNIT: _("上级单位"),

@@ -37,7 +37,9 @@ def home_panel(access: Access) -> RequestsPanel:
         today = timezone.localdate()
         year_start = today.replace(month=1, day=1)
         per_unit = list(
-            TeamChangeEvent.objects.filter(Q(filed_at__isnull=True) | Q(happened_on__gte=year_start))
+            TeamChangeEvent.objects.filter(
+                Q(filed_at__isnull=True) | Q(happened_on__gte=year_start)
+            )
             .values("account__owner_unit__name")
             .annotate(
                 open=Count("id", filter=Q(filed_at__isnull=True)),

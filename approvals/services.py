@@ -10,12 +10,14 @@ the state moved on and gets ``RequestConflict``.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -57,6 +59,7 @@ ERR_ACCOUNT_WRONG_UNIT = "账号：该账号不属于所选主办单位。"
 ERR_REQUEST_PENDING = "账号：该账号已有一份未办结的申请（%(kind)s），请先办结或撤回。"
 ERR_TEAM_SUPERVISOR = "管理队伍：请填写一位主要负责人（分管领导）。"
 ERR_TEAM_ADMIN = "管理队伍：请至少填写一位管理员。"
+ERR_TEAM_UNKNOWN_PERSON = "管理队伍：所选人员不属于本单位或该账号的管理队伍。"
 ERR_CLOSE_REASON = "申请说明：停办申请请写明停办原因。"
 ERR_NOT_AWAITING_OPENING = "账号：只有“已批准未开通”的账号才能报送开通。"
 ERR_OPENING_ID = "账号ID：请填写平台上的账号ID。"
@@ -211,15 +214,35 @@ def _check_team(kind: str, team: list[dict[str, Any]]) -> None:
         raise ValidationError({"team": _(ERR_TEAM_ADMIN)})
 
 
+def _known_person(account_request: AccountRequest, value: Any) -> Person | None:
+    """The existing person a team row names (an id from the form or a Person), checked: only
+    people on the account's current team or of the owning unit can be named, never anyone by id."""
+    if value in (None, ""):
+        return None
+    person_id = value.pk if isinstance(value, Person) else value
+    allowed = Person.objects.filter(pk=person_id).filter(
+        Q(unit_id=account_request.owner_unit_id)
+        | Q(
+            team_memberships__account_id=account_request.account_id or 0,
+            team_memberships__ends_on__isnull=True,
+        )
+    )
+    person = allowed.first()
+    if person is None:
+        raise ValidationError({"team": _(ERR_TEAM_UNKNOWN_PERSON)})
+    return person
+
+
 def _save_team(account_request: AccountRequest, team: Iterable[Mapping[str, Any]]) -> None:
     account_request.team.all().delete()
     members = []
     for position, row in enumerate(team):
-        member = ProposedMember(
-            request=account_request,
-            position=position,
-            **{name: row.get(name) for name in MEMBER_FIELDS if row.get(name) is not None},
-        )
+        values = {name: row.get(name) for name in MEMBER_FIELDS if row.get(name) is not None}
+        person = _known_person(account_request, values.pop("person", None))
+        # A renamed row is somebody else: the new name is a new person, not the old one.
+        if person is not None and values.get("name") and values["name"] != person.name:
+            person = None
+        member = ProposedMember(request=account_request, position=position, person=person, **values)
         member.full_clean(exclude=["request"])
         members.append(member)
     ProposedMember.objects.bulk_create(members)
@@ -314,7 +337,7 @@ def request_update(
 
 def _lock(account_request: AccountRequest) -> AccountRequest:
     return (
-        AccountRequest.objects.select_for_update()
+        AccountRequest.objects.select_for_update(of=("self",))
         .select_related("owner_unit", "account")
         .get(pk=account_request.pk)
     )
@@ -364,8 +387,11 @@ def _run_step(
     request: HttpRequest | None = None,
     action: str | None = None,
     effects: Any = None,
+    fields: tuple[str, ...] = (),
 ) -> AccountRequest:
-    """Lock, check state and right, change state, apply ``effects(locked)``, record, save."""
+    """Lock, check state and right, change state, apply ``effects(locked)``, record, save.
+
+    Only the state, ``fields`` (what the effects set) and the update time are written."""
     locked = _lock(account_request)
     step = getattr(locked, name)
     if not can_proceed(step):
@@ -382,7 +408,7 @@ def _run_step(
     if effects is not None:
         effects(locked)
     try:
-        locked.save()
+        locked.save(update_fields=["state", *fields, "updated_at"])
     except ConcurrentTransition as error:  # the row moved on without a lock (SQLite)
         raise RequestConflict(_(ERR_CONFLICT) % {"state": ""}) from error
     _timeline(locked, actor, action or STEP_LABELS[name], source, locked.state, comment, request)
@@ -410,7 +436,14 @@ def request_submit(
             locked.before = account_data(locked.account)
         _file_team_changes(locked, now)
 
-    return _run_step(account_request, name="submit", actor=actor, request=request, effects=effects)
+    return _run_step(
+        account_request,
+        name="submit",
+        actor=actor,
+        request=request,
+        effects=effects,
+        fields=("submitted_by", "submitted_at", "endorsed_by", "before", "is_late"),
+    )
 
 
 @transaction.atomic
@@ -431,6 +464,7 @@ def request_endorse(
         comment=comment.strip(),
         request=request,
         effects=effects,
+        fields=("endorsed_by",),
     )
 
 
@@ -464,7 +498,12 @@ def request_reject(
     if not comment.strip():
         raise ValidationError({"comment": _(ERR_COMMENT_REQUIRED)})
     return _run_step(
-        account_request, name="reject", actor=actor, comment=comment.strip(), request=request
+        account_request,
+        name="reject",
+        actor=actor,
+        comment=comment.strip(),
+        request=request,
+        effects=_reopen_team_changes,
     )
 
 
@@ -477,7 +516,19 @@ def request_withdraw(
     request: HttpRequest | None = None,
 ) -> AccountRequest:
     return _run_step(
-        account_request, name="withdraw", actor=actor, comment=comment.strip(), request=request
+        account_request,
+        name="withdraw",
+        actor=actor,
+        comment=comment.strip(),
+        request=request,
+        effects=_reopen_team_changes,
+    )
+
+
+def _reopen_team_changes(locked: AccountRequest) -> None:
+    """A change request that will not be approved no longer files its team changes."""
+    TeamChangeEvent.objects.filter(filed_by_request=locked).update(
+        filed_by_request=None, filed_at=None
     )
 
 
@@ -511,6 +562,14 @@ def request_approve(
         request=request,
         action=StepAction.RECORD if decision == Decision.RECORD else StepAction.APPROVE,
         effects=effects,
+        fields=(
+            "decided_by",
+            "decided_at",
+            "approval_year",
+            "approval_sequence",
+            "approval_number",
+            "account",
+        ),
     )
 
 
@@ -534,6 +593,29 @@ def _next_number(year: int) -> int:
     counter.last += 1
     counter.save(update_fields=["last"])
     return counter.last
+
+
+@transaction.atomic
+def approval_counters_sync() -> dict[int, int]:
+    """Raise each year's counter past every number already in use (on accounts loaded from the
+    paper era, the demo or an import), so a new approval never repeats one. Returns
+    {year: last}."""
+    pattern = re.compile(rf"^{re.escape(settings.CAMPUSMEDIA_APPROVAL_PREFIX)}-(\d{{4}})-(\d+)$")
+    highest: dict[int, int] = {}
+    numbers = MediaAccount.objects.exclude(approval_number="").values_list(
+        "approval_number", flat=True
+    )
+    for number in numbers.iterator():
+        match = pattern.match(number)
+        if match:
+            year, sequence = int(match.group(1)), int(match.group(2))
+            highest[year] = max(highest.get(year, 0), sequence)
+    for year, sequence in highest.items():
+        counter, _created = ApprovalCounter.objects.select_for_update().get_or_create(year=year)
+        if counter.last < sequence:
+            counter.last = sequence
+            counter.save(update_fields=["last"])
+    return {c.year: c.last for c in ApprovalCounter.objects.all()}
 
 
 def _apply(locked: AccountRequest, actor: User, request: HttpRequest | None) -> None:
@@ -604,6 +686,8 @@ def _apply_team(
         if member.person is None:
             member.person = person
             member.save(update_fields=["person"])
+        else:
+            _update_contacts(member, actor, request)
         wanted.add((person.pk, member.role))
         people.append((person, member.role))
     current = list(account.team.current())
@@ -621,6 +705,31 @@ def _apply_team(
                 source=source,
                 request=request,
             )
+
+
+_CONTACT_FIELDS = (
+    "title",
+    "office_phone",
+    "mobile",
+    "email",
+    "wechat_id",
+    "is_student",
+    "expected_end",
+)
+
+
+def _update_contacts(member: ProposedMember, actor: User, request: HttpRequest | None) -> None:
+    """An approved request's contact data of an existing person replaces what the registry had."""
+    person = member.person
+    assert person is not None
+    changed = {
+        name: getattr(member, name)
+        for name in _CONTACT_FIELDS
+        if getattr(member, name) not in (None, "")
+        and getattr(member, name) != getattr(person, name)
+    }
+    if changed:
+        registry.person_update(person=person, actor=actor, request=request, **changed)
 
 
 # --- Reporting the opening of an approved account ----------------------------------------------

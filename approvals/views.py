@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +19,7 @@ from approvals.attachments import attachment_add
 from approvals.choices import RequestKind, RequestState
 from approvals.forms import (
     AccountDataForm,
+    BaseTeamFormSet,
     CommentForm,
     OpeningForm,
     ReasonForm,
@@ -31,11 +32,17 @@ from approvals.models import AccountRequest, Attachment
 from approvals.routing import first_signer_label
 from campusmedia.auditlog import audit_record
 from campusmedia.choices import AccountStatus, TeamRole
-from campusmedia.models import MediaAccount, TeamMember, Unit
+from campusmedia.models import MediaAccount, TeamMember, Unit, User
 from campusmedia.models.audit import AuditAction
 from campusmedia.permissions import Access, Action, get_access, get_for
 
 S = RequestState
+
+
+def _user(request: HttpRequest) -> User:
+    """The signed-in user (every page here is behind the login requirement)."""
+    return cast(User, request.user)
+
 
 # step in the URL → (service, fsm transition, permission step, needs a comment)
 STEPS: dict[str, tuple[Any, str, str]] = {
@@ -193,17 +200,20 @@ def _form_page(
     if "platform" in initial_data and hasattr(initial_data["platform"], "pk"):
         initial_data["platform"] = initial_data["platform"].pk
     data_form = AccountDataForm(post, kind=kind, initial=initial_data, prefix="account")
-    team_formset = TeamFormSet(post, initial=initial_team, prefix="team")
+    team_formset = cast(BaseTeamFormSet, TeamFormSet(post, initial=initial_team, prefix="team"))
     reason_form = ReasonForm(post, initial={"reason": initial_reason})
     needs_unit = account is None and existing is None
     unit_form = UnitChoiceForm(post, units=manage_units) if needs_unit else None
     page_errors: list[str] = []
     if post is not None:
+        bound: list[Any] = [
+            data_form,
+            team_formset,
+            reason_form,
+            *([unit_form] if unit_form else []),
+        ]
         forms_ok = (
-            all(
-                f.is_valid()
-                for f in (data_form, team_formset, reason_form, *([unit_form] if unit_form else []))
-            )
+            all(f.is_valid() for f in bound)
             if kind != RequestKind.CLOSE
             else reason_form.is_valid()
         )
@@ -215,23 +225,23 @@ def _form_page(
                 if existing is not None:
                     saved = services.request_update(
                         account_request=existing,
-                        actor=request.user,
+                        actor=_user(request),
                         data=data,
                         team=team if kind != RequestKind.CLOSE else None,
                         reason=reason,
                         request=request,
                     )
                 else:
-                    unit = (
-                        account.owner_unit
-                        if account is not None
-                        else unit_form.cleaned_data["owner_unit"]
-                    )
+                    if account is not None:
+                        unit = account.owner_unit
+                    else:
+                        assert unit_form is not None
+                        unit = unit_form.cleaned_data["owner_unit"]
                     saved = services.request_create(
                         kind=kind,
                         owner_unit=unit,
                         account=account,
-                        actor=request.user,
+                        actor=_user(request),
                         data=data,
                         team=team,
                         reason=reason,
@@ -382,7 +392,7 @@ def _do_step(
     service = STEPS[step][0]
     kwargs: dict[str, Any] = {
         "account_request": account_request,
-        "actor": request.user,
+        "actor": _user(request),
         "request": request,
     }
     if step != "submit":
@@ -470,14 +480,14 @@ def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for message in errors:
-                messages.error(request, message)
+                messages.error(request, str(message))
         return redirect(account_request)
     try:
         attachment_add(
             account_request=account_request,
             kind=form.cleaned_data["kind"],
             upload=form.cleaned_data["file"],
-            actor=request.user,
+            actor=_user(request),
             request=request,
         )
     except ValidationError as error:
@@ -489,12 +499,12 @@ def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
+def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
     access = get_access(request)
     attachment = Attachment.objects.select_related("request", "account").filter(pk=pk).first()
     if attachment is None:
         raise Http404
-    if attachment.request is not None:
+    if attachment.request_id is not None:
         _get_request(access, attachment.request_id)
     elif not access.can(Action.VIEW, attachment.owner_unit_id):
         raise Http404
@@ -533,7 +543,7 @@ def report_opening(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.account_report_opening(
                 account=account,
-                actor=request.user,
+                actor=_user(request),
                 account_id=form.cleaned_data["account_id"] or "",
                 opened_on=form.cleaned_data["opened_on"],
                 pledge=form.cleaned_data["pledge"],
@@ -546,7 +556,11 @@ def report_opening(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("已报送开通，账号状态改为“运行中”。"))
             return redirect(account)
-    opening_request = account.requests.filter(kind=RequestKind.OPEN, state=S.APPROVED).first()
+    opening_request = (
+        AccountRequest.objects.filter(account=account)
+        .filter(kind=RequestKind.OPEN, state=S.APPROVED)
+        .first()
+    )
     return render(
         request,
         "approvals/report_opening.html",
@@ -564,7 +578,7 @@ def team_change(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for message in errors:
-                messages.error(request, message)
+                messages.error(request, str(message))
         return redirect(account)
     member = (
         TeamMember.objects.filter(account=account, pk=form.cleaned_data["member"])
@@ -575,7 +589,7 @@ def team_change(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     event = services.team_change_record(
         member=member,
-        actor=request.user,
+        actor=_user(request),
         happened_on=form.cleaned_data["happened_on"],
         note=form.cleaned_data["note"],
         request=request,

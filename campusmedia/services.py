@@ -28,6 +28,7 @@ from campusmedia.choices import (
     Tier,
     UnitDuty,
 )
+from campusmedia.events import role_ended
 from campusmedia.masking import mask_email, mask_id_number, mask_mobile
 from campusmedia.models import (
     AccountHistory,
@@ -306,6 +307,8 @@ def role_end(
             "ends_on": str(assignment.ends_on),
         },
     )
+    # Other parts of the system react (the requests' 3-day rule when the person is on a team).
+    role_ended.send(sender=RoleAssignment, assignment=assignment, actor=actor, request=request)
     return assignment
 
 

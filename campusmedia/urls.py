@@ -8,6 +8,7 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from approvals import api as approvals_api
 from campusmedia import views
 from campusmedia.api import views as api_views
 
@@ -15,6 +16,7 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("units", api_views.UnitViewSet, basename="api-unit")
 router.register("accounts", api_views.AccountViewSet, basename="api-account")
+router.register("requests", approvals_api.RequestViewSet, basename="api-request")
 
 handler403 = "campusmedia.views.permission_denied"
 
@@ -34,6 +36,11 @@ urlpatterns = [
     path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", api_views.TokenView.as_view(), name="api-token"),
+    path(
+        "api/v1/accounts/<int:pk>/report-opening/",
+        approvals_api.ReportOpeningView.as_view(),
+        name="api-report-opening",
+    ),
     path("api/v1/", include(router.urls)),
     path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),
 ]

@@ -192,6 +192,19 @@ def _fast_hasher(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _private_files(settings, tmp_path) -> Iterator[None]:
+    """Uploads of a test go to its own directory, never to var/private/."""
+    from django.utils.functional import empty
+
+    from approvals.storage import private_storage
+
+    settings.CAMPUSMEDIA_PRIVATE_ROOT = tmp_path / "private"
+    private_storage._wrapped = empty
+    yield
+    private_storage._wrapped = empty
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
     cache.clear()
     yield

@@ -41,7 +41,9 @@ def new_team(prefix: str = "新") -> list[dict[str, Any]]:
     ]
 
 
-def open_request(world: World, unit_key: str = "a", by: str = "sec_a", **data: Any) -> AccountRequest:
+def open_request(
+    world: World, unit_key: str = "a", by: str = "sec_a", **data: Any
+) -> AccountRequest:
     return services.request_create(
         kind=RequestKind.OPEN,
         owner_unit=world.units[unit_key],
@@ -54,7 +56,9 @@ def open_request(world: World, unit_key: str = "a", by: str = "sec_a", **data: A
 @pytest.fixture
 def propaganda_head(world: World) -> User:
     user = make_login("propaganda_head")
-    person = registry.person_create(actor=None, name="王部长", unit=world.units["propaganda"], user=user)
+    person = registry.person_create(
+        actor=None, name="王部长", unit=world.units["propaganda"], user=user
+    )
     registry.role_assign(
         person=person, unit=world.units["propaganda"], role=Role.PROPAGANDA_HEAD, actor=None
     )

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from approvals import services
 from approvals.choices import RequestKind, RequestState, StepAction
-from approvals.models import AccountRequest, Notification, TeamChangeEvent
+from approvals.models import Notification, TeamChangeEvent
 from campusmedia.choices import AccountStatus, TeamRole
 from campusmedia.models import AccountHistory, AuditEvent, MediaAccount, Platform
 from tests.approvals.conftest import new_team, open_request
@@ -84,7 +84,11 @@ def test_tier1_one_step_by_the_propaganda_head(world, propaganda_head):
         owner_unit=world.units["school"],
         account=world.accounts["school"],
         actor=world.users["propaganda"],
-        data={**services.account_data(world.accounts["school"]), "platform": world.accounts["school"].platform, "follower_count": 120000},
+        data={
+            **services.account_data(world.accounts["school"]),
+            "platform": world.accounts["school"].platform,
+            "follower_count": 120000,
+        },
         team=services.team_of(world.accounts["school"]),
     )
     req = services.request_submit(account_request=req, actor=world.users["propaganda"])
@@ -130,7 +134,9 @@ def test_return_for_changes_needs_a_comment_and_goes_back_to_the_filer(
     assert req.state == S.RETURNED
     assert Notification.objects.filter(user=world.users["sec_a"], verb="returned").exists()
     req = services.request_update(
-        account_request=req, actor=world.users["sec_a"], data={**services.data_to_fields(req.data), "function_description": "学院官方信息发布"}
+        account_request=req,
+        actor=world.users["sec_a"],
+        data={**services.data_to_fields(req.data), "function_description": "学院官方信息发布"},
     )
     req = services.request_submit(account_request=req, actor=world.users["sec_a"])
     assert req.state == S.SUBMITTED
@@ -141,11 +147,15 @@ def test_reject_and_withdraw(world):
     req = services.request_submit(account_request=open_request(world), actor=world.users["sec_a"])
     with pytest.raises(PermissionDenied):
         services.request_withdraw(account_request=req, actor=world.users["sec_b"])
-    req = services.request_reject(account_request=req, actor=world.users["head_a"], comment="不符合要求")
+    req = services.request_reject(
+        account_request=req, actor=world.users["head_a"], comment="不符合要求"
+    )
     assert req.state == S.REJECTED
     with pytest.raises(services.RequestConflict):
         services.request_withdraw(account_request=req, actor=world.users["sec_a"])
-    other = services.request_submit(account_request=open_request(world, name="另一个号"), actor=world.users["sec_a"])
+    other = services.request_submit(
+        account_request=open_request(world, name="另一个号"), actor=world.users["sec_a"]
+    )
     other = services.request_withdraw(account_request=other, actor=world.users["sec_a"])
     assert other.state == S.WITHDRAWN
     assert not MediaAccount.objects.filter(name="另一个号").exists()
@@ -165,9 +175,12 @@ def test_auditor_and_outsider_cannot_file_or_act(world):
 def test_numbers_follow_each_other_and_a_failed_step_uses_none(world, monkeypatch):
     numbers = []
     for i in range(3):
-        req = services.request_submit(account_request=open_request(world, name=f"号{i}"), actor=world.users["sec_a"])
+        req = services.request_submit(
+            account_request=open_request(world, name=f"号{i}"), actor=world.users["sec_a"]
+        )
         req = services.request_endorse(account_request=req, actor=world.users["head_a"])
         if i == 1:
+
             def boom(*args, **kwargs):
                 raise RuntimeError("registry down")
 
@@ -189,7 +202,12 @@ def test_change_replaces_values_and_team_history_keeps_both(world):
     team = [row for row in team if row["role"] == TeamRole.SUPERVISOR] + [new_team()[1]]
     data = {**services.data_to_fields(services.account_data(account)), "name": "计算机学院发布"}
     req = services.request_create(
-        kind=RequestKind.CHANGE, owner_unit=world.units["a"], account=account, actor=world.users["sec_a"], data=data, team=team
+        kind=RequestKind.CHANGE,
+        owner_unit=world.units["a"],
+        account=account,
+        actor=world.users["sec_a"],
+        data=data,
+        team=team,
     )
     req = services.request_submit(account_request=req, actor=world.users["sec_a"])
     assert req.before["name"] == "计算机学院官微"
@@ -207,16 +225,24 @@ def test_change_replaces_values_and_team_history_keeps_both(world):
 def test_close_closes_and_ends_the_team(world):
     account = world.accounts["b"]
     with pytest.raises(ValidationError):
-        services.request_create(kind=RequestKind.CLOSE, owner_unit=world.units["b"], account=account, actor=world.users["sec_b"])
+        services.request_create(
+            kind=RequestKind.CLOSE,
+            owner_unit=world.units["b"],
+            account=account,
+            actor=world.users["sec_b"],
+        )
     req = services.request_create(
-        kind=RequestKind.CLOSE, owner_unit=world.units["b"], account=account, actor=world.users["sec_b"], reason="学院合并，不再运营"
+        kind=RequestKind.CLOSE,
+        owner_unit=world.units["b"],
+        account=account,
+        actor=world.users["sec_b"],
+        reason="学院合并，不再运营",
     )
     req = services.request_submit(account_request=req, actor=world.users["sec_b"])
-    from tests.conftest import make_login  # noqa: F401
-
     # 机械学院 has no head in the world: give it one.
     from campusmedia import services as registry
     from campusmedia.choices import Role
+    from tests.conftest import make_login
 
     head = make_login("head_b")
     person = registry.person_create(actor=None, name="机械书记", unit=world.units["b"], user=head)
@@ -231,9 +257,21 @@ def test_close_closes_and_ends_the_team(world):
 
 def test_one_open_request_per_account(world):
     account = world.accounts["a"]
-    services.request_create(kind=RequestKind.CLOSE, owner_unit=world.units["a"], account=account, actor=world.users["sec_a"], reason="停止运营")
+    services.request_create(
+        kind=RequestKind.CLOSE,
+        owner_unit=world.units["a"],
+        account=account,
+        actor=world.users["sec_a"],
+        reason="停止运营",
+    )
     with pytest.raises(ValidationError) as error:
-        services.request_create(kind=RequestKind.CLOSE, owner_unit=world.units["a"], account=account, actor=world.users["sec_a"], reason="停止运营")
+        services.request_create(
+            kind=RequestKind.CLOSE,
+            owner_unit=world.units["a"],
+            account=account,
+            actor=world.users["sec_a"],
+            reason="停止运营",
+        )
     assert "未办结" in str(error.value)
 
 
@@ -246,12 +284,24 @@ def test_report_opening_makes_the_account_active(world):
     account = req.account
     pdf = SimpleUploadedFile("承诺书.pdf", b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
     with pytest.raises(ValidationError) as error:
-        services.account_report_opening(account=account, actor=world.users["sec_a"], account_id="", opened_on=None, pledge=None)
+        services.account_report_opening(
+            account=account, actor=world.users["sec_a"], account_id="", opened_on=None, pledge=None
+        )
     assert set(error.value.message_dict) == {"account_id", "opened_on", "pledge"}
     with pytest.raises(PermissionDenied):
-        services.account_report_opening(account=account, actor=world.users["sec_b"], account_id="gh_x", opened_on=timezone.localdate(), pledge=pdf)
+        services.account_report_opening(
+            account=account,
+            actor=world.users["sec_b"],
+            account_id="gh_x",
+            opened_on=timezone.localdate(),
+            pledge=pdf,
+        )
     account = services.account_report_opening(
-        account=account, actor=world.users["sec_a"], account_id="gh_newcs", opened_on=timezone.localdate(), pledge=pdf
+        account=account,
+        actor=world.users["sec_a"],
+        account_id="gh_newcs",
+        opened_on=timezone.localdate(),
+        pledge=pdf,
     )
     assert account.status == AccountStatus.ACTIVE
     assert account.account_id == "gh_newcs"
@@ -262,13 +312,21 @@ def test_late_team_change_marks_the_request_late(world):
     account = world.accounts["a"]
     member = account.team.current().get(role=TeamRole.ADMINISTRATOR)
     happened = timezone.localdate() - datetime.timedelta(days=5)
-    event = services.team_change_record(member=member, actor=world.users["sec_a"], happened_on=happened)
+    event = services.team_change_record(
+        member=member, actor=world.users["sec_a"], happened_on=happened
+    )
     assert event.due_on == happened + datetime.timedelta(days=3)
     assert event.is_late
-    team = [r for r in services.team_of(account) if r["role"] == TeamRole.SUPERVISOR] + [new_team()[1]]
+    team = [r for r in services.team_of(account) if r["role"] == TeamRole.SUPERVISOR] + [
+        new_team()[1]
+    ]
     req = services.request_create(
-        kind=RequestKind.CHANGE, owner_unit=world.units["a"], account=account, actor=world.users["sec_a"],
-        data=services.data_to_fields(services.account_data(account)), team=team,
+        kind=RequestKind.CHANGE,
+        owner_unit=world.units["a"],
+        account=account,
+        actor=world.users["sec_a"],
+        data=services.data_to_fields(services.account_data(account)),
+        team=team,
     )
     req = services.request_submit(account_request=req, actor=world.users["sec_a"])
     assert req.is_late
@@ -279,11 +337,19 @@ def test_late_team_change_marks_the_request_late(world):
 def test_team_change_in_time_is_not_late(world):
     account = world.accounts["a"]
     member = account.team.current().get(role=TeamRole.ADMINISTRATOR)
-    services.team_change_record(member=member, actor=world.users["sec_a"], happened_on=timezone.localdate())
-    team = [r for r in services.team_of(account) if r["role"] == TeamRole.SUPERVISOR] + [new_team()[1]]
+    services.team_change_record(
+        member=member, actor=world.users["sec_a"], happened_on=timezone.localdate()
+    )
+    team = [r for r in services.team_of(account) if r["role"] == TeamRole.SUPERVISOR] + [
+        new_team()[1]
+    ]
     req = services.request_create(
-        kind=RequestKind.CHANGE, owner_unit=world.units["a"], account=account, actor=world.users["sec_a"],
-        data=services.data_to_fields(services.account_data(account)), team=team,
+        kind=RequestKind.CHANGE,
+        owner_unit=world.units["a"],
+        account=account,
+        actor=world.users["sec_a"],
+        data=services.data_to_fields(services.account_data(account)),
+        team=team,
     )
     req = services.request_submit(account_request=req, actor=world.users["sec_a"])
     assert not req.is_late
@@ -299,3 +365,100 @@ def test_submit_tells_the_signer_by_mail(world, django_capture_on_commit_callbac
     assert [m.to for m in mail.outbox] == [["head.a@example.edu.cn"]]
     assert "待你审签" in mail.outbox[0].subject
     assert Notification.objects.filter(user=world.users["head_a"], verb="to_sign").count() == 1
+
+
+def test_leaving_the_unit_starts_the_three_day_rule(world):
+    """head_a supervises college A's account; ending head_a's role there records the change."""
+    from campusmedia import services as registry
+    from campusmedia.models import RoleAssignment
+
+    assignment = RoleAssignment.objects.active().get(person=world.people["head_a"])
+    registry.role_end(assignment=assignment, actor=None)
+    event = TeamChangeEvent.objects.get()
+    assert event.account == world.accounts["a"]
+    assert event.person == world.people["head_a"]
+    assert event.role == TeamRole.SUPERVISOR
+    assert event.due_on == timezone.localdate() + datetime.timedelta(days=3)
+    assert event.source == "role_ended"
+
+
+def test_moving_a_team_member_between_units_starts_the_rule(world):
+    from campusmedia import services as registry
+
+    registry.person_move(person=world.people["head_a"], unit=world.units["b"], actor=None)
+    assert TeamChangeEvent.objects.filter(account=world.accounts["a"]).count() == 1
+
+
+def test_ending_a_role_of_someone_on_no_team_records_nothing(world):
+    from campusmedia import services as registry
+    from campusmedia.models import RoleAssignment
+
+    assignment = RoleAssignment.objects.active().get(person=world.people["sec_b"])
+    registry.role_end(assignment=assignment, actor=None)
+    assert not TeamChangeEvent.objects.exists()
+
+
+def test_a_person_from_another_unit_cannot_be_named_by_id(world):
+    outsider = world.admins["b"]
+    team = [
+        *new_team()[:1],
+        {"role": TeamRole.ADMINISTRATOR, "name": outsider.name, "person": outsider.pk},
+    ]
+    with pytest.raises(ValidationError) as error:
+        services.request_create(
+            kind=RequestKind.OPEN,
+            owner_unit=world.units["a"],
+            actor=world.users["sec_a"],
+            data={"name": "某号", "platform": Platform.objects.get(code="wechat")},
+            team=team,
+        )
+    assert "管理队伍" in str(error.value)
+
+
+def test_renaming_a_prefilled_member_names_a_new_person_and_contacts_are_updated(world):
+    account = world.accounts["a"]
+    team = services.team_of(account)
+    for row in team:
+        if row["role"] == TeamRole.ADMINISTRATOR:
+            row.update(name="接任管理员", mobile="13912345678")
+        else:
+            row.update(office_phone="010-62759999")
+    req = services.request_create(
+        kind=RequestKind.CHANGE,
+        owner_unit=world.units["a"],
+        account=account,
+        actor=world.users["sec_a"],
+        data=services.data_to_fields(services.account_data(account)),
+        team=team,
+    )
+    req = services.request_submit(account_request=req, actor=world.users["sec_a"])
+    req = services.request_endorse(account_request=req, actor=world.users["head_a"])
+    req = services.request_approve(account_request=req, actor=world.users["propaganda"])
+    admins = list(
+        account.team.current().filter(role=TeamRole.ADMINISTRATOR).select_related("person")
+    )
+    assert [m.person.name for m in admins] == ["接任管理员"]
+    assert admins[0].person != world.admins["a"]
+    assert admins[0].person.mobile == "13912345678"
+    world.people["head_a"].refresh_from_db()
+    assert world.people["head_a"].office_phone == "010-62759999"
+
+
+def test_withdrawing_a_change_reopens_its_team_changes(world):
+    account = world.accounts["a"]
+    member = account.team.current().get(role=TeamRole.ADMINISTRATOR)
+    services.team_change_record(member=member, actor=None, happened_on=timezone.localdate())
+    team = [r for r in services.team_of(account) if r["role"] == TeamRole.SUPERVISOR]
+    team.append(new_team()[1])
+    req = services.request_create(
+        kind=RequestKind.CHANGE,
+        owner_unit=world.units["a"],
+        account=account,
+        actor=world.users["sec_a"],
+        data=services.data_to_fields(services.account_data(account)),
+        team=team,
+    )
+    req = services.request_submit(account_request=req, actor=world.users["sec_a"])
+    assert TeamChangeEvent.objects.open().count() == 0
+    services.request_withdraw(account_request=req, actor=world.users["sec_a"])
+    assert TeamChangeEvent.objects.open().count() == 1

@@ -43,6 +43,7 @@ def _measure(fn: Callable[[], Any], repeat: int) -> tuple[float, int]:
         start = time.perf_counter()
         fn()
         times.append((time.perf_counter() - start) * 1000)
+    connection.queries_log.clear()  # a full log (9,000 entries) stops growing: counts 0
     with CaptureQueriesContext(connection) as queries:
         fn()
     return statistics.median(times), len(queries)
@@ -81,6 +82,10 @@ class Command(BaseCommand):
                 "per_account": round(rows / max(results["accounts"], 1), 3),
             }
             self._print_pages(results)
+            from approvals import bench as requests_bench
+
+            results["requests"] = requests_bench.measure(repeat)
+            requests_bench.print_figures(self.stdout.write, results["requests"])
             if options["large"]:
                 call_command("seed_scale", accounts=options["large"], verbosity=0)
                 large = self._pages(personas, repeat, only_lists=True)

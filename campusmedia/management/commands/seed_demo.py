@@ -18,6 +18,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from approvals.demo import seed_demo_requests
+from approvals.services import approval_counters_sync
 from campusmedia import demo, services
 from campusmedia.choices import TeamRole, UnitKind
 from campusmedia.models import (
@@ -56,6 +58,9 @@ class Command(BaseCommand):
             people = self._people(plan, units)
             self._accounts(plan, units, people)
             services.unit_permissions_sync()
+            # New approvals continue after the numbers the demo accounts already carry.
+            approval_counters_sync()
+            seed_demo_requests()
         self._report(plan, units)
 
     # Units
