@@ -8,10 +8,12 @@ step's transaction commits, so a rolled-back step tells nobody.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
@@ -23,7 +25,23 @@ from campusmedia.models import RoleAssignment, UnitGroupObjectPermission, User
 S = RequestState
 
 
-def signers_for(account_request: AccountRequest) -> list[User]:
+@dataclass(frozen=True)
+class Recipient:
+    """Who a message goes to: only what sending needs, not a whole user row."""
+
+    pk: int
+    username: str
+    email: str
+
+    def get_username(self) -> str:
+        return self.username
+
+
+def _recipients(users: QuerySet[User]) -> list[Recipient]:
+    return [Recipient(*row) for row in users.values_list("pk", "username", "email").distinct()]
+
+
+def signers_for(account_request: AccountRequest) -> list[Recipient]:
     """The users the request now waits for."""
     route = account_request.route
     if account_request.state == S.SUBMITTED and route.first_signoff:
@@ -36,17 +54,15 @@ def signers_for(account_request: AccountRequest) -> list[User]:
     users = User.objects.filter(is_active=True, person__role_assignments__in=holders).exclude(
         pk__in=[account_request.submitted_by_id or 0, account_request.endorsed_by_id or 0]
     )
-    return list(users.distinct())
+    return _recipients(users)
 
 
-def keepers_of(unit_id: int) -> list[User]:
+def keepers_of(unit_id: int) -> list[Recipient]:
     """The secretaries and heads of a unit (the 3-day rule's audience)."""
     holders = RoleAssignment.objects.active().filter(
         unit_id=unit_id, role__in=[Role.SECRETARY, Role.HEAD]
     )
-    return list(
-        User.objects.filter(is_active=True, person__role_assignments__in=holders).distinct()
-    )
+    return _recipients(User.objects.filter(is_active=True, person__role_assignments__in=holders))
 
 
 def after_step(account_request: AccountRequest, step: str) -> None:
@@ -59,8 +75,8 @@ def after_step(account_request: AccountRequest, step: str) -> None:
             S.REJECTED: NotificationVerb.REJECTED,
             S.APPROVED: NotificationVerb.APPROVED,
         }[state]
-        filer = account_request.submitted_by or account_request.created_by
-        _send([filer], verb, account_request)
+        filer_id = account_request.submitted_by_id or account_request.created_by_id
+        _send(_recipients(User.objects.filter(pk=filer_id, is_active=True)), verb, account_request)
 
 
 def team_change_recorded(event: TeamChangeEvent) -> None:
@@ -87,7 +103,7 @@ def _text(verb: str, account_request: AccountRequest | None, extra: dict[str, An
 
 
 def _send(
-    users: Iterable[User],
+    users: Iterable[Recipient],
     verb: str,
     account_request: AccountRequest | None,
     extra: dict[str, Any] | None = None,
@@ -102,7 +118,7 @@ def _send(
         url = extra["account"].get_absolute_url()
     Notification.objects.bulk_create(
         [
-            Notification(user=u, verb=verb, request=account_request, text=text[:300], url=url)
+            Notification(user_id=u.pk, verb=verb, request=account_request, text=text[:300], url=url)
             for u in users
         ]
     )

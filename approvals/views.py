@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -89,14 +91,24 @@ def _list_context(queryset: QuerySet[AccountRequest]) -> QuerySet[AccountRequest
     )
 
 
+def _page(request: HttpRequest, queryset: QuerySet[AccountRequest]) -> Page:
+    return Paginator(queryset, settings.CAMPUSMEDIA_PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
     access = get_access(request)
-    waiting = list(_list_context(permissions.waiting_for(access))[:200])
+    page = _page(request, _list_context(permissions.waiting_for(access)))
     return render(
         request,
         "approvals/request_list.html",
-        {"rows": waiting, "title": _("待我处理"), "inbox": True},
+        {"rows": page.object_list, "page": page, "title": _("待我处理"), "inbox": True},
     )
 
 
@@ -110,7 +122,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("kind", "")
     if kind in RequestKind.values:
         queryset = queryset.filter(kind=kind)
-    rows = list(_list_context(queryset)[:200])
+    page = _page(request, _list_context(queryset))
     counts = dict(
         permissions.visible_requests(access).values_list("state").annotate(n=Count("id")).order_by()
     )
@@ -118,7 +130,9 @@ def request_list(request: HttpRequest) -> HttpResponse:
         request,
         "approvals/request_list.html",
         {
-            "rows": rows,
+            "rows": page.object_list,
+            "page": page,
+            "query": _query_without_page(request),
             "title": _("审批申请"),
             "inbox": False,
             "state": state,
@@ -455,10 +469,14 @@ def _quote(name: str) -> str:
 def request_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     from approvals.pdf import render_approval_form
 
-    account_request = _get_request(get_access(request), pk)
+    access = get_access(request)
+    account_request = _get_request(access, pk)
     number = account_request.approval_number or account_request.pk
     name = f"{_('校园新媒体审批（备案）表')}-{number}.pdf"
-    return _pdf_response(render_approval_form(account_request), name)
+    # Contacts in full only for those who file the form (the unit's keepers, the department);
+    # heads and the auditor get the masked copy, as with any other personal data.
+    masked = not access.can(Action.MANAGE, account_request.owner_unit_id)
+    return _pdf_response(render_approval_form(account_request, masked=masked), name)
 
 
 @require_GET

@@ -23,7 +23,7 @@ from enum import StrEnum
 from functools import cache, cached_property
 from typing import Any, TypeVar
 
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import connection
 from django.db.models import Model, Q, QuerySet
@@ -99,6 +99,25 @@ def _held_roles_sql() -> str:
     )
 
 
+@cache
+def _unit_codenames_sql(groups: int) -> str:
+    """``UnitGroupObjectPermission.objects.filter(group_id__in=…).values_list("content_object_id",
+    "permission__codename")`` written out, for the same reason as ``_held_roles_sql``."""
+    row, perm = UnitGroupObjectPermission._meta, Permission._meta
+    quote = connection.ops.quote_name
+
+    def col(meta: Any, field: str) -> str:
+        return f"{quote(meta.db_table)}.{quote(meta.get_field(field).column)}"
+
+    marks = ", ".join(["%s"] * groups)
+    return (
+        f"SELECT {col(row, 'content_object')}, {col(perm, 'codename')} "
+        f"FROM {quote(row.db_table)} "
+        f"JOIN {quote(perm.db_table)} ON {col(perm, 'id')} = {col(row, 'permission')} "
+        f"WHERE {col(row, 'group')} IN ({marks})"
+    )
+
+
 class Access:
     """What one user may see and do, worked out once per request."""
 
@@ -147,9 +166,10 @@ class Access:
         if not group_ids:
             return {}
         found: dict[int, set[str]] = {}
-        rows = UnitGroupObjectPermission.objects.filter(group_id__in=group_ids).values_list(
-            "content_object_id", "permission__codename"
-        )
+        ids = sorted(group_ids)
+        with connection.cursor() as cursor:
+            cursor.execute(_unit_codenames_sql(len(ids)), ids)
+            rows = cursor.fetchall()
         for unit_id, codename in rows:
             found.setdefault(unit_id, set()).add(codename)
         return {unit_id: frozenset(names) for unit_id, names in found.items()}

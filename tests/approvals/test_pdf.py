@@ -319,3 +319,19 @@ def test_fetcher_serves_data_urls():
     response = pdf.StaticOnlyURLFetcher().fetch("data:text/plain;base64,5a6h5om5")
 
     assert response.read().decode() == "审批"
+
+
+@needs_poppler
+def test_the_page_prints_contacts_in_full_only_for_those_who_file(world, client_for, tmp_path):
+    from approvals import services
+
+    req = services.request_submit(
+        account_request=typical_request(world), actor=world.users["sec_a"]
+    )
+    mobile = next(m.mobile for m in req.team.all() if m.mobile)
+    full = client_for(world.users["sec_a"]).get(f"/requests/{req.pk}/form.pdf")
+    masked = client_for(world.users["auditor"]).get(f"/requests/{req.pk}/form.pdf")
+    assert full.status_code == masked.status_code == 200
+    assert mobile in text_of(full.content, tmp_path).replace(" ", "")
+    assert mobile not in text_of(masked.content, tmp_path).replace(" ", "")
+    assert mobile[:3] + "****" + mobile[-4:] in text_of(masked.content, tmp_path).replace(" ", "")
