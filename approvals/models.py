@@ -29,7 +29,7 @@ from approvals.choices import (
     TeamChangeSource,
 )
 from approvals.routing import Route, route_for
-from approvals.storage import private_storage
+from approvals.storage import get_private_storage
 from campusmedia.choices import TeamRole
 from campusmedia.crypto import EncryptedCharField
 from campusmedia.models import MediaAccount, Person, Unit
@@ -306,7 +306,7 @@ class Attachment(models.Model):
     kind = models.CharField(_("材料类型"), max_length=16, choices=AttachmentKind.choices)
     file = models.FileField(
         _("文件"),
-        storage=private_storage,  # type: ignore[arg-type]
+        storage=get_private_storage,  # type: ignore[arg-type]
         upload_to=_private_name,
     )
     original_name = models.CharField(_("文件名"), max_length=200)

@@ -13,3 +13,9 @@ class _PrivateStorage(LazyObject):
 
 
 private_storage = _PrivateStorage()
+
+
+def get_private_storage() -> _PrivateStorage:
+    """The storage of attachment fields, as a callable so migrations name it instead of
+    freezing a path from the settings of the machine that made them."""
+    return private_storage

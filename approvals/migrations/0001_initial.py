@@ -3,11 +3,10 @@
 import approvals.models
 import campusmedia.crypto
 import campusmedia.validators
-import django.core.files.storage
+import approvals.storage
 import django.db.models.deletion
 import django.utils.timezone
 import django_fsm
-import pathlib
 from django.conf import settings
 from django.db import migrations, models
 
@@ -69,7 +68,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('pledge', '网络信息安全承诺书（签字盖章）'), ('signed_form', '审批（备案）表（签字盖章扫描件）'), ('evidence', '其他材料')], max_length=16, verbose_name='材料类型')),
-                ('file', models.FileField(storage=django.core.files.storage.FileSystemStorage(base_url=None, location=pathlib.PurePosixPath('/work/main/var/private')), upload_to=approvals.models._private_name, verbose_name='文件')),
+                ('file', models.FileField(storage=approvals.storage.get_private_storage, upload_to=approvals.models._private_name, verbose_name='文件')),
                 ('original_name', models.CharField(max_length=200, verbose_name='文件名')),
                 ('content_type', models.CharField(max_length=40)),
                 ('size', models.PositiveIntegerField()),
