@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from approvals.models import AccountRequest, TeamChangeEvent
+from approvals.models import AccountRequest, Notification, TeamChangeEvent
 from approvals.permissions import waiting_for
 from campusmedia.permissions import Access
 
@@ -20,6 +20,7 @@ class RequestsPanel:
     team_changes: list[TeamChangeEvent]
     # (unit name, open, overdue, filed late this year) per unit, for the department.
     per_unit: list[dict[str, Any]] = field(default_factory=list)
+    unread: int = 0
 
 
 def home_panel(access: Access) -> RequestsPanel:
@@ -52,8 +53,17 @@ def home_panel(access: Access) -> RequestsPanel:
             )
             .order_by("-overdue", "-open", "account__owner_unit__name")[:20]
         )
+    unread = (
+        Notification.objects.filter(user_id=access.user.pk, read_at__isnull=True).count()
+        if access.user.is_authenticated
+        else 0
+    )
     return RequestsPanel(
-        waiting=waiting, waiting_count=waiting_count, team_changes=team_changes, per_unit=per_unit
+        waiting=waiting,
+        waiting_count=waiting_count,
+        team_changes=team_changes,
+        per_unit=per_unit,
+        unread=unread,
     )
 
 

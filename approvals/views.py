@@ -11,6 +11,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -30,7 +31,7 @@ from approvals.forms import (
     UnitChoiceForm,
     UploadForm,
 )
-from approvals.models import AccountRequest, Attachment
+from approvals.models import AccountRequest, Attachment, Notification
 from approvals.routing import first_signer_label
 from campusmedia.auditlog import audit_record
 from campusmedia.choices import AccountStatus, TeamRole
@@ -142,6 +143,23 @@ def request_list(request: HttpRequest) -> HttpResponse:
             "counts": counts,
         },
     )
+
+
+@require_GET
+def notifications(request: HttpRequest) -> HttpResponse:
+    """The user's messages in the site (the same ones go out by e-mail), newest first."""
+    rows = Notification.objects.filter(user=_user(request)).select_related("request")
+    page = Paginator(rows, settings.CAMPUSMEDIA_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "approvals/notifications.html", {"page": page})
+
+
+@require_POST
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    Notification.objects.filter(user=_user(request), read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    messages.success(request, _("已全部标为已读。"))
+    return redirect("approvals:notifications")
 
 
 # --- New and edit -------------------------------------------------------------------------------

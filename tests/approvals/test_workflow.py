@@ -462,3 +462,21 @@ def test_withdrawing_a_change_reopens_its_team_changes(world):
     assert TeamChangeEvent.objects.open().count() == 0
     services.request_withdraw(account_request=req, actor=world.users["sec_a"])
     assert TeamChangeEvent.objects.open().count() == 1
+
+
+def test_notifications_page_lists_and_marks_read(
+    world, client_for, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_submit(account_request=open_request(world), actor=world.users["sec_a"])
+    client = client_for(world.users["head_a"])
+    assert "1 条未读消息" in client.get("/").content.decode()
+    page = client.get("/requests/notifications/").content.decode()
+    assert "待你审签" in page
+    assert client.get("/requests/notifications/read/").status_code == 405
+    client.post("/requests/notifications/read/")
+    assert not Notification.objects.filter(
+        user=world.users["head_a"], read_at__isnull=True
+    ).exists()
+    outsider = client_for(world.users["sec_b"]).get("/requests/notifications/").content.decode()
+    assert "待你审签" not in outsider

@@ -33,16 +33,17 @@ LIST_PAGES = {"registry", "unit_tree", "api_accounts"}
 #   home         counts by status and kind, recent, not yet opened, graduating administrators
 #                (the user's roles are the ones already read for access); requests waiting
 #                for the user (six of them and the count; the department's look-up of its
-#                groups' rows), open team changes, and for the department the per-unit counts
+#                groups' rows), open team changes, unread messages, and for the department the
+#                per-unit counts
 #   unit_tree    visible units with their account counts
 #   api_accounts count, one page of accounts
 EXPECTED: dict[tuple[str, str], int] = {
     ("propaganda", "registry"): 6,
-    ("propaganda", "home"): 12,
+    ("propaganda", "home"): 13,
     ("propaganda", "unit_tree"): 4,
     ("propaganda", "api_accounts"): 5,
     ("sec_a", "registry"): 7,
-    ("sec_a", "home"): 11,
+    ("sec_a", "home"): 12,
     ("sec_a", "unit_tree"): 5,
     ("sec_a", "api_accounts"): 6,
 }
