@@ -1,7 +1,8 @@
 """Who may take which step of a request, in one place (asked by views, API, services and fsm).
 
-* submit, edit, withdraw, upload: whoever keeps the owning unit's accounts (``MANAGE``), or the
-  person who filed it (withdraw); the auditor never.
+* submit, edit, upload: whoever keeps the owning unit's accounts (``MANAGE``, the department
+  included); withdraw: the unit's own keepers or the person who filed it, never a reviewer who
+  merely keeps every unit; the auditor never.
 * endorse (first sign-off): a holder of ``sign_unit`` on the owning unit through a unit role
   (routing.py), tiers 2 and 3 only.
 * decide (approve or record): the final roles of the tier's route: the propaganda head for tier 1,
@@ -56,8 +57,8 @@ def may(step: str, request: AccountRequest, access: Access) -> bool:
         return _may_manage(request, access) and request.state in EDITABLE_STATES
     if step == "upload":  # the signed scans arrive after approval too, not on a dead request
         return _may_manage(request, access) and request.state not in (S.REJECTED, S.WITHDRAWN)
-    if step == "withdraw":
-        return _may_manage(request, access) or (
+    if step == "withdraw":  # the unit's own keepers or the filer; a reviewer never withdraws
+        return access.keeps(request.owner_unit_id) or (
             _is_filer(request, access) and access.can(Action.VIEW, request.owner_unit_id)
         )
     if step == "endorse":

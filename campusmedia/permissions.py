@@ -188,6 +188,10 @@ class Access:
         the propaganda department decides, it does not sign for the unit)."""
         return unit_id is not None and "sign_unit" in self.unit_codenames.get(unit_id, ())
 
+    def keeps(self, unit_id: int | None) -> bool:
+        """Keeps a unit's accounts through a unit role (the secretary), not a global one."""
+        return unit_id is not None and "manage_unit" in self.unit_codenames.get(unit_id, ())
+
     def can(self, action: Action, unit_id: int | None) -> bool:
         ids = self.unit_ids(action)
         return ids is None or (unit_id is not None and unit_id in ids)

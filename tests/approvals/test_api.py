@@ -356,10 +356,10 @@ STEP_STATUS: dict[str, dict[str, int]] = {
     | {"withdraw": 403},
     "sec_b": dict.fromkeys(STEPS, 404),
     # The department decides after the head: approving now is too early, and returning or
-    # rejecting belongs to whoever the request waits for. It keeps every unit's accounts, so
-    # it may withdraw.
+    # rejecting belongs to whoever the request waits for. It keeps every unit's accounts, but
+    # withdraws only what it filed itself.
     "propaganda": {"submit": 409, "endorse": 403, "approve": 409, "return": 403, "reject": 403}
-    | {"withdraw": 200},
+    | {"withdraw": 403},
     "league": dict.fromkeys(STEPS, 404),
     "auditor": dict.fromkeys(STEPS, 403),
     ANONYMOUS: dict.fromkeys(STEPS, 401),

@@ -118,8 +118,9 @@ def row(*cells: int | str) -> dict[str, int | str]:
 # endpoint → scope → persona → expected. "A": an object of college A (in scope for sec_a and
 # head_a); "B": one of college B filed by sec_b (out of scope for them, in scope for sec_b).
 # The propaganda reviewer reads and keeps every unit's requests (GLOBAL_WRITE_ROLES), so it may
-# also submit, withdraw and upload; the auditor reads everything and writes nothing; the Youth
-# League approver signs only for school-level student organisations, so colleges are outside.
+# also submit and upload (but withdraws only what it filed itself); the auditor reads everything
+# and writes nothing; the Youth League approver signs only for school-level student
+# organisations, so colleges are outside.
 READ = {
     #        sec_a head_a sec_b propaganda league auditor anonymous
     "A": row(200, 200, 404, 200, 404, 200, LOGIN),
@@ -152,7 +153,11 @@ EXPECTED: dict[str, dict[str, dict[str, int | str]]] = {
     },
     "return": SIGN,
     "reject": SIGN,
-    "withdraw": KEEP,
+    # A reviewer keeps every unit but withdraws only what it filed itself.
+    "withdraw": {
+        "A": row(DONE, 403, 404, 403, 404, 403, LOGIN),
+        "B": row(404, 404, DONE, 403, 404, 403, LOGIN),
+    },
     "form.pdf": READ,
     "pledge.pdf": READ,
     "download": READ,
