@@ -176,19 +176,7 @@ class ProposedMemberSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ProposedMember
-        fields = [
-            "role",
-            "role_display",
-            "person",
-            "name",
-            "title",
-            "office_phone",
-            "mobile",
-            "email",
-            "wechat_id",
-            "is_student",
-            "expected_end",
-        ]
+        fields = ["role", "role_display", *services.MEMBER_FIELDS[1:]]
 
     def get_mobile(self, member: ProposedMember) -> str:
         return mask_mobile(member.mobile)

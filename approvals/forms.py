@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from approvals.choices import AttachmentKind, RequestKind
 from approvals.models import ProposedMember
-from approvals.services import ACCOUNT_FIELDS
+from approvals.services import ACCOUNT_FIELDS, MEMBER_FIELDS
 from campusmedia.choices import ContentCategory, ContentForm
 from campusmedia.models import MediaAccount, Platform, Unit
 
@@ -119,17 +119,8 @@ class ProposedMemberForm(forms.ModelForm):
 
     class Meta:
         model = ProposedMember
-        fields = [
-            "role",
-            "name",
-            "title",
-            "office_phone",
-            "mobile",
-            "email",
-            "wechat_id",
-            "is_student",
-            "expected_end",
-        ]
+        # An existing person travels in the hidden ``person_id``, checked by the service.
+        fields = [name for name in MEMBER_FIELDS if name != "person"]
         widgets = {
             "expected_end": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "mobile": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),

@@ -16,9 +16,10 @@ from django.utils import timezone
 from approvals.models import AccountRequest, TeamChangeEvent
 from approvals.notifications import send_mail_template
 from approvals.permissions import waiting_for
-from campusmedia.choices import AccountStatus, Role, TeamRole
+from campusmedia.choices import AccountStatus, Role
 from campusmedia.models import MediaAccount, RoleAssignment, TeamMember, User
 from campusmedia.permissions import Access, Action
+from campusmedia.selectors import leaving_administrators
 
 
 @dataclass
@@ -65,15 +66,9 @@ def digests(today: datetime.date | None = None) -> list[Digest]:
                 )[:50]
             )
             digest.leaving = list(
-                TeamMember.objects.current()
-                .filter(
-                    account__owner_unit_id__in=manage,
-                    role=TeamRole.ADMINISTRATOR,
-                    person__expected_end__isnull=False,
-                    person__expected_end__lte=horizon,
-                )
-                .exclude(account__status=AccountStatus.CLOSED)
-                .select_related("person", "account")[:50]
+                leaving_administrators(
+                    MediaAccount.objects.filter(owner_unit_id__in=manage), horizon
+                )[:50]
             )
         if digest:
             out.append(digest)

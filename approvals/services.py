@@ -468,43 +468,35 @@ def request_endorse(
     )
 
 
-@transaction.atomic
-def request_return(
-    *,
-    account_request: AccountRequest,
-    actor: User,
-    comment: str,
-    request: HttpRequest | None = None,
-) -> AccountRequest:
-    if not comment.strip():
-        raise ValidationError({"comment": _(ERR_COMMENT_REQUIRED)})
-    return _run_step(
-        account_request,
-        name="return_for_changes",
-        actor=actor,
-        comment=comment.strip(),
-        request=request,
-    )
+def _review_with_comment(step: str):
+    """Return for changes and reject: a comment is required, and neither keeps the team
+    changes the request had filed."""
+
+    @transaction.atomic
+    def run(
+        *,
+        account_request: AccountRequest,
+        actor: User,
+        comment: str,
+        request: HttpRequest | None = None,
+    ) -> AccountRequest:
+        if not comment.strip():
+            raise ValidationError({"comment": _(ERR_COMMENT_REQUIRED)})
+        return _run_step(
+            account_request,
+            name=step,
+            actor=actor,
+            comment=comment.strip(),
+            request=request,
+            effects=_reopen_team_changes if step == "reject" else None,
+        )
+
+    run.__name__ = "request_reject" if step == "reject" else "request_return"
+    return run
 
 
-@transaction.atomic
-def request_reject(
-    *,
-    account_request: AccountRequest,
-    actor: User,
-    comment: str,
-    request: HttpRequest | None = None,
-) -> AccountRequest:
-    if not comment.strip():
-        raise ValidationError({"comment": _(ERR_COMMENT_REQUIRED)})
-    return _run_step(
-        account_request,
-        name="reject",
-        actor=actor,
-        comment=comment.strip(),
-        request=request,
-        effects=_reopen_team_changes,
-    )
+request_return = _review_with_comment("return_for_changes")
+request_reject = _review_with_comment("reject")
 
 
 @transaction.atomic

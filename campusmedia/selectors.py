@@ -132,6 +132,24 @@ class HomeData:
     due: list[dict[str, Any]] = field(default_factory=list)
 
 
+def leaving_administrators(
+    accounts: QuerySet[MediaAccount], horizon: datetime.date
+) -> QuerySet[TeamMember]:
+    """Current student administrators of open ``accounts`` expected to leave by ``horizon``."""
+    return (
+        TeamMember.objects.current()
+        .filter(
+            account__in=accounts,
+            role=TeamRole.ADMINISTRATOR,
+            person__expected_end__isnull=False,
+            person__expected_end__lte=horizon,
+        )
+        .exclude(account__status=AccountStatus.CLOSED)
+        .select_related("person", "account")
+        .order_by("person__expected_end")
+    )
+
+
 def home(access: Access) -> HomeData:
     """What a user sees first: their units and roles, their accounts, and what is due."""
     my_roles = access.role_assignments
@@ -151,18 +169,7 @@ def home(access: Access) -> HomeData:
     due: list[dict[str, Any]] = []
     for account in visible.filter(status=AccountStatus.APPROVED).select_related("owner_unit")[:20]:
         due.append({"kind": "not_opened", "account": account, "date": account.planned_opening_on})
-    leaving = (
-        TeamMember.objects.current()
-        .filter(
-            account__in=visible,
-            role=TeamRole.ADMINISTRATOR,
-            person__expected_end__isnull=False,
-            person__expected_end__lte=horizon,
-        )
-        .exclude(account__status=AccountStatus.CLOSED)
-        .select_related("person", "account")
-        .order_by("person__expected_end")[:20]
-    )
+    leaving = leaving_administrators(visible, horizon)[:20]
     for member in leaving:
         due.append(
             {
