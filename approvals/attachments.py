@@ -117,10 +117,3 @@ def attachment_add(
         detail={"attachment": attachment.pk, "kind": kind, "size": len(data)},
     )
     return attachment
-
-
-def attachment_delete(*, attachment: Attachment) -> None:
-    """Delete a record's file with it (SECURITY.md, Files)."""
-    name = attachment.file.name
-    attachment.delete()
-    transaction.on_commit(lambda: attachment.file.storage.delete(name))

@@ -32,6 +32,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from approvals.choices import Decision, RequestKind, StepAction
 from approvals.models import AccountRequest
 from approvals.routing import first_signer_label
+from approvals.selectors import field_changes
 from approvals.services import ACCOUNT_FIELDS, data_to_fields
 from campusmedia.choices import (
     ContentCategory,
@@ -43,7 +44,7 @@ from campusmedia.choices import (
     choice_labels,
 )
 from campusmedia.masking import mask_email, mask_mobile
-from campusmedia.models import MediaAccount, Platform, Unit
+from campusmedia.models import Platform, Unit
 
 __all__ = [
     "PRINT_BASE_URL",
@@ -187,13 +188,6 @@ class TeamRow:
         return self.email.rpartition("@")[2] if "@" in self.email else ""
 
 
-@dataclass(frozen=True)
-class Change:
-    label: str
-    old: str
-    new: str
-
-
 def _ticks(choices: Iterable[tuple[Any, str]], chosen: Iterable[Any]) -> list[Tick]:
     wanted = set(chosen)
     return [Tick(label=str(label), ticked=value in wanted) for value, label in choices]
@@ -212,42 +206,6 @@ def _account_values(account_request: AccountRequest) -> dict[str, Any]:
         account = account_request.account
         return {name: getattr(account, name) for name in ACCOUNT_FIELDS}
     return data_to_fields(account_request.data)
-
-
-def _display(name: str, value: Any, platforms: Mapping[str, str]) -> str:
-    """A stored (JSON) account value as the form prints it."""
-    if value in (None, "", []):
-        return "—"
-    if name == "platform":
-        return platforms.get(value, str(value))
-    if name == "content_categories":
-        labels = choice_labels(ContentCategory)
-        return "、".join(labels.get(code, str(code)) for code in value)
-    if name == "content_forms":
-        labels = choice_labels(ContentForm)
-        return "、".join(labels.get(code, str(code)) for code in value)
-    if name == "verification":
-        return choice_labels(Verification).get(value, str(value))
-    return str(value)
-
-
-def _changes(account_request: AccountRequest, platforms: Mapping[str, str]) -> list[Change]:
-    """What a change request changes in the account's fields (team changes are in the table)."""
-    if account_request.kind != RequestKind.CHANGE or not account_request.before:
-        return []
-    before, after = account_request.before, account_request.data
-    changes = []
-    for name in ACCOUNT_FIELDS:
-        old, new = before.get(name), after.get(name)
-        if name not in after or (old in (None, "", []) and new in (None, "", [])) or old == new:
-            continue
-        label = str(getattr(MediaAccount._meta.get_field(name), "verbose_name", name))
-        changes.append(
-            Change(
-                label=label, old=_display(name, old, platforms), new=_display(name, new, platforms)
-            )
-        )
-    return changes
 
 
 def _team_row(role: str, member: Any, *, roles: Mapping[str, str], masked: bool) -> TeamRow:
@@ -358,7 +316,7 @@ def render_approval_form(account_request: AccountRequest, *, masked: bool = Fals
                     choice_labels(ContentForm).items(), values.get("content_forms") or []
                 ),
                 "verification": choice_labels(Verification).get(values.get("verification"), ""),
-                "changes": _changes(account_request, platforms),
+                "changes": [c for c in field_changes(account_request) if c.changed],
                 "team": _team_rows(account_request, masked=masked),
                 "masked": masked,
                 **_opinion_boxes(account_request),

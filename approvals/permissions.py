@@ -18,6 +18,8 @@ from django.db.models import Q, QuerySet
 
 from approvals.choices import EDITABLE_STATES, RequestState
 from approvals.models import AccountRequest
+from approvals.routing import ROUTES
+from campusmedia.choices import TIER_OF_KIND, Tier
 from campusmedia.permissions import Access, Action
 
 S = RequestState
@@ -91,8 +93,6 @@ def visible_requests(access: Access, queryset: QuerySet[AccountRequest] | None =
 def waiting_for(access: Access, queryset: QuerySet[AccountRequest] | None = None):
     """The inbox: requests whose next step is this user's (before the self-signing checks,
     which the page applies per row; they only ever remove the user's own requests)."""
-    from campusmedia.choices import TIER_OF_KIND, Tier
-
     queryset = AccountRequest.objects.all() if queryset is None else queryset
     user_id = access.user.pk
     mine = Q(pk__in=[])
@@ -102,8 +102,6 @@ def waiting_for(access: Access, queryset: QuerySet[AccountRequest] | None = None
         signing_kinds = [k for k, t in TIER_OF_KIND.items() if t != Tier.ONE]
         mine |= Q(state=S.SUBMITTED, owner_unit_id__in=sign_ids, owner_unit__kind__in=signing_kinds)
     # Final decision.
-    from approvals.routing import ROUTES
-
     for tier, route in ROUTES.items():
         if access.roles & route.final_roles:
             kinds = [k for k, t in TIER_OF_KIND.items() if t == tier]

@@ -5,12 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from approvals.choices import RequestKind
 from approvals.models import AccountRequest, Notification, TeamChangeEvent
 from approvals.permissions import waiting_for
+from approvals.services import ACCOUNT_FIELDS, account_data
+from campusmedia.choices import ContentCategory, ContentForm, Verification, choice_labels
+from campusmedia.models import MediaAccount
 from campusmedia.permissions import Access
+from campusmedia.selectors import platforms
 
 
 @dataclass
@@ -81,3 +87,50 @@ def account_requests(access: Access, account: Any) -> list[AccountRequest]:
 def account_team_changes(account: Any) -> list[TeamChangeEvent]:
     """An account's team changes still to be filed under the 3-day rule."""
     return list(TeamChangeEvent.objects.open().filter(account=account).select_related("person"))
+
+
+_LABELLED: dict[str, type[models.Choices]] = {
+    "content_categories": ContentCategory,
+    "content_forms": ContentForm,
+    "verification": Verification,
+}
+
+
+def field_display(name: str, value: Any) -> str:
+    """A proposed account value as stored in ``AccountRequest.data`` (codes, ISO dates), as
+    people read it: platform and vocabulary labels, lists joined, empty as a dash."""
+    if value in (None, "", []):
+        return "—"
+    if name == "platform":
+        return next((p.name for p in platforms() if p.code == value), str(value))
+    if name in _LABELLED:
+        labels = choice_labels(_LABELLED[name])
+        codes = value if isinstance(value, list) else [value]
+        return "、".join(labels.get(code, str(code)) for code in codes)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    name: str
+    label: str
+    old: str
+    new: str
+    changed: bool
+
+
+def field_changes(account_request: AccountRequest) -> list[FieldChange]:
+    """A change request's account fields, old (as registered when it was submitted, or now for a
+    draft) beside new, readable; ``changed`` marks what the request changes."""
+    if account_request.kind != RequestKind.CHANGE:
+        return []
+    before = account_request.before or (
+        account_data(account_request.account) if account_request.account else {}
+    )
+    after = account_request.data
+    rows = []
+    for name in ACCOUNT_FIELDS:
+        old, new = field_display(name, before.get(name)), field_display(name, after.get(name))
+        label = str(getattr(MediaAccount._meta.get_field(name), "verbose_name", name))
+        rows.append(FieldChange(name, label, old, new, name in after and old != new))
+    return rows

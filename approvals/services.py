@@ -24,8 +24,10 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from approvals import notifications
+from approvals.attachments import attachment_add
 from approvals.choices import (
     EDITABLE_STATES,
+    AttachmentKind,
     Decision,
     RequestKind,
     RequestState,
@@ -46,7 +48,7 @@ from campusmedia.choices import AccountStatus, TeamRole
 from campusmedia.models import MediaAccount, Person, Platform, TeamMember, Unit, User
 from campusmedia.models.audit import AuditAction
 from campusmedia.net import client_ip
-from campusmedia.permissions import Access
+from campusmedia.permissions import Access, Action
 
 S = RequestState
 
@@ -468,35 +470,46 @@ def request_endorse(
     )
 
 
-def _review_with_comment(step: str):
-    """Return for changes and reject: a comment is required, and neither keeps the team
-    changes the request had filed."""
-
-    @transaction.atomic
-    def run(
-        *,
-        account_request: AccountRequest,
-        actor: User,
-        comment: str,
-        request: HttpRequest | None = None,
-    ) -> AccountRequest:
-        if not comment.strip():
-            raise ValidationError({"comment": _(ERR_COMMENT_REQUIRED)})
-        return _run_step(
-            account_request,
-            name=step,
-            actor=actor,
-            comment=comment.strip(),
-            request=request,
-            effects=_reopen_team_changes if step == "reject" else None,
-        )
-
-    run.__name__ = "request_reject" if step == "reject" else "request_return"
-    return run
+def _required(comment: str) -> str:
+    if not comment.strip():
+        raise ValidationError({"comment": _(ERR_COMMENT_REQUIRED)})
+    return comment.strip()
 
 
-request_return = _review_with_comment("return_for_changes")
-request_reject = _review_with_comment("reject")
+@transaction.atomic
+def request_return(
+    *,
+    account_request: AccountRequest,
+    actor: User,
+    comment: str,
+    request: HttpRequest | None = None,
+) -> AccountRequest:
+    """Back to the filer for changes; the team changes it filed stay filed by it."""
+    return _run_step(
+        account_request,
+        name="return_for_changes",
+        actor=actor,
+        comment=_required(comment),
+        request=request,
+    )
+
+
+@transaction.atomic
+def request_reject(
+    *,
+    account_request: AccountRequest,
+    actor: User,
+    comment: str,
+    request: HttpRequest | None = None,
+) -> AccountRequest:
+    return _run_step(
+        account_request,
+        name="reject",
+        actor=actor,
+        comment=_required(comment),
+        request=request,
+        effects=_reopen_team_changes,
+    )
 
 
 @transaction.atomic
@@ -545,7 +558,7 @@ def request_approve(
         locked.approval_number = format_number(year, sequence)
         _apply(locked, actor, request)
 
-    decision = route_decision(account_request)
+    decision = account_request.route.decision
     return _run_step(
         account_request,
         name="approve",
@@ -563,10 +576,6 @@ def request_approve(
             "account",
         ),
     )
-
-
-def route_decision(account_request: AccountRequest) -> str:
-    return account_request.route.decision
 
 
 def format_number(year: int, sequence: int) -> str:
@@ -667,13 +676,7 @@ def _apply_team(
             request=request,
             unit=locked.owner_unit,
             name=member.name,
-            title=member.title,
-            office_phone=member.office_phone,
-            mobile=member.mobile,
-            email=member.email,
-            wechat_id=member.wechat_id,
-            is_student=member.is_student,
-            expected_end=member.expected_end,
+            **{name: getattr(member, name) for name in _CONTACT_FIELDS},
         )
         if member.person is None:
             member.person = person
@@ -739,9 +742,6 @@ def account_report_opening(
 ) -> MediaAccount:
     """The unit reports the real account id and opening date with the signed pledge; the account
     becomes active (DOMAIN.md section 4, open)."""
-    from approvals.attachments import attachment_add
-    from campusmedia.permissions import Action
-
     locked = MediaAccount.objects.select_for_update().get(pk=account.pk)
     if not Access(actor).can(Action.MANAGE, locked.owner_unit_id):
         raise PermissionDenied
@@ -756,8 +756,6 @@ def account_report_opening(
         errors["pledge"] = [_(ERR_OPENING_PLEDGE)]
     if errors:
         raise ValidationError(errors)
-    from approvals.choices import AttachmentKind
-
     attachment_add(
         account=locked, kind=AttachmentKind.PLEDGE, upload=pledge, actor=actor, request=request
     )

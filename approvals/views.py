@@ -12,6 +12,7 @@ from django.db.models import Count, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -33,6 +34,7 @@ from approvals.forms import (
 )
 from approvals.models import AccountRequest, Attachment, Notification
 from approvals.routing import first_signer_label
+from approvals.selectors import field_changes
 from campusmedia.auditlog import audit_record
 from campusmedia.choices import AccountStatus, TeamRole
 from campusmedia.models import MediaAccount, TeamMember, Unit, User
@@ -47,7 +49,7 @@ def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
-# step in the URL → (service, fsm transition, permission step, needs a comment)
+# step in the URL → (service, fsm transition, the step asked of permissions.may)
 STEPS: dict[str, tuple[Any, str, str]] = {
     "submit": (services.request_submit, "submit", "submit"),
     "endorse": (services.request_endorse, "endorse", "endorse"),
@@ -381,7 +383,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "first_signer": first_signer_label(
                 account_request.tier, account_request.owner_unit.kind
             ),
-            "changes": _changes(account_request),
+            "changes": field_changes(account_request),
             "awaiting_opening": account_request.account is not None
             and account_request.account.status == AccountStatus.APPROVED
             and account_request.kind == RequestKind.OPEN,
@@ -389,33 +391,6 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             and access.can(Action.MANAGE, account_request.owner_unit_id),
         },
     )
-
-
-def _changes(account_request: AccountRequest) -> list[dict[str, Any]]:
-    """Old and new values side by side for a change request."""
-    if account_request.kind != RequestKind.CHANGE:
-        return []
-    before = account_request.before or (
-        services.account_data(account_request.account) if account_request.account else {}
-    )
-    labels = {
-        f.name: f.verbose_name
-        for f in MediaAccount._meta.get_fields()
-        if hasattr(f, "verbose_name")
-    }
-    rows = []
-    for name in services.ACCOUNT_FIELDS:
-        old, new = before.get(name), account_request.data.get(name)
-        rows.append(
-            {
-                "name": name,
-                "label": labels.get(name, name),
-                "old": old,
-                "new": new,
-                "changed": old != new,
-            }
-        )
-    return rows
 
 
 def _do_step(
@@ -471,16 +446,10 @@ def request_step(request: HttpRequest, pk: int, step: str) -> HttpResponse:
 
 def _pdf_response(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type="application/pdf")
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(filename)}"
+    response["Content-Disposition"] = content_disposition_header(True, filename) or "attachment"
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "no-store"
     return response
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name)
 
 
 @require_GET

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from approvals.choices import Decision, RequestState
 from approvals.models import AccountRequest
+from approvals.selectors import field_display
 from campusmedia import masking
 
 register = template.Library()
@@ -36,11 +37,7 @@ def request_state_badge(account_request: AccountRequest) -> str:
 @register.filter
 def field_value(value: object) -> str:
     """A proposed value for display: lists joined, empty shown as a dash."""
-    if value in (None, "", []):
-        return "—"
-    if isinstance(value, list):
-        return "、".join(str(v) for v in value)
-    return str(value)
+    return field_display("", value)
 
 
 @register.filter
@@ -56,7 +53,4 @@ def mask_email(value: str | None) -> str:
 @register.filter
 def platform_name(code: str | None) -> str:
     """A platform code (``wechat``) → its name in the catalogue (微信公众号)."""
-    from campusmedia.selectors import platforms
-
-    names = {p.code: p.name for p in platforms()}
-    return names.get(code or "", code or "—")
+    return field_display("platform", code)
