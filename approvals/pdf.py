@@ -12,20 +12,23 @@ leaves the department.
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import posixpath
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from unicodedata import east_asian_width
 from urllib.parse import unquote, urljoin, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core.exceptions import ImproperlyConfigured
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -69,6 +72,11 @@ ERR_TOO_LARGE = "打印内容过长（超过 %(limit)s 页的上限），请精�
 _HTML_CHARS_PER_PAGE = 32_000
 # The paper form has one row for the supervising leader and two for administrators.
 _ADMIN_ROWS = 2
+# Checkbox rows (TickLines): the widest cell holds 41 em of 10.5 pt text; a margin of 3 em
+# absorbs the estimate of Latin widths. Boxes are parted by one ideographic space.
+_TICK_LINE_EM = 38.0
+_TICK_GAP = "\u3000"
+_TICK_GAP_EM = 1.0
 
 
 class PdfTooLarge(Exception):
@@ -134,16 +142,31 @@ def _font_config() -> FontConfiguration:
     return config
 
 
+@functools.cache
+def _stylesheet(name: str) -> CSS:
+    """A print stylesheet (``static/campusmedia/print/<name>.css``), parsed once per process: a
+    ``<style>`` element would be parsed again on every render. Parsed stylesheets are only read
+    by later renders, so threads can share them."""
+    path = finders.find(f"campusmedia/print/{name}.css")
+    if not isinstance(path, str):
+        raise ImproperlyConfigured(f"print stylesheet {name}.css is missing")
+    return CSS(filename=path, url_fetcher=StaticOnlyURLFetcher())
+
+
 def _write_pdf(template_name: str, context: Mapping[str, Any]) -> bytes:
-    """Render a print template (in Chinese) to PDF within the page limit."""
+    """Render ``print/<template_name>.html`` (in Chinese) to PDF within the page limit, styled by
+    the common print stylesheet and the template's own."""
     limit = settings.CAMPUSMEDIA_PDF_MAX_PAGES
     with translation.override(PRINT_LANGUAGE):
-        html = render_to_string(template_name, dict(context))
+        html = render_to_string(f"print/{template_name}.html", dict(context))
         if len(html) > limit * _HTML_CHARS_PER_PAGE:
             raise PdfTooLarge(_(ERR_TOO_LARGE) % {"limit": limit})
         document = HTML(
             string=html, base_url=PRINT_BASE_URL, url_fetcher=StaticOnlyURLFetcher()
-        ).render(font_config=_font_config())
+        ).render(
+            font_config=_font_config(),
+            stylesheets=[_stylesheet("base"), _stylesheet(template_name)],
+        )
         if len(document.pages) > limit:
             raise PdfTooLarge(
                 _(ERR_TOO_MANY_PAGES) % {"pages": len(document.pages), "limit": limit}
@@ -156,16 +179,49 @@ def _write_pdf(template_name: str, context: Mapping[str, Any]) -> bytes:
 
 @dataclass(frozen=True)
 class Tick:
-    """One printed checkbox (☐/☑) with its label."""
+    """One printed checkbox with its label: □ as on the paper form, ■ when chosen (both are in
+    Noto CJK, where ☐/☑ are not; the fallback font they would pull in costs a third of a render)."""
 
     label: str
     ticked: bool
 
+    def __str__(self) -> str:
+        return ("■" if self.ticked else "□") + self.label
+
     @property
-    def mark(self) -> str:
-        # The box is drawn by CSS (.box) and the tick is √, which Noto CJK has: ☐/☑ are not in
-        # it, and the fallback font they would pull in costs a third of the render time.
-        return "√" if self.ticked else ""
+    def width(self) -> float:
+        """Printed width in em: CJK (and the box) one em, other characters at most 0.6 em."""
+        return sum(1.0 if east_asian_width(ch) in "FWA" else 0.6 for ch in str(self))
+
+
+@dataclass(frozen=True)
+class TickLines:
+    """A row of checkboxes, set into lines here rather than by the layout engine: a box is
+    never parted from its label, and the cell is plain text (an element per box would cost the
+    layout a fifth of the render). ``nowrap`` is false only when a label is wider than a line
+    (a long platform name), which the cell then wraps as ordinary text."""
+
+    lines: list[str]
+    nowrap: bool
+
+
+def _ticks(choices: Iterable[tuple[Any, str]], chosen: Iterable[Any]) -> TickLines:
+    wanted = set(chosen)
+    ticks = [Tick(label=str(label), ticked=value in wanted) for value, label in choices]
+    lines: list[list[Tick]] = [[]]
+    used = 0.0
+    for tick in ticks:
+        needed = tick.width + (_TICK_GAP_EM if lines[-1] else 0)
+        if lines[-1] and used + needed > _TICK_LINE_EM:
+            lines.append([])
+            needed = tick.width
+            used = 0.0
+        lines[-1].append(tick)
+        used += needed
+    return TickLines(
+        lines=[_TICK_GAP.join(str(t) for t in line) for line in lines if line],
+        nowrap=all(t.width <= _TICK_LINE_EM for t in ticks),
+    )
 
 
 @dataclass(frozen=True)
@@ -186,11 +242,6 @@ class TeamRow:
     @property
     def email_domain(self) -> str:
         return self.email.rpartition("@")[2] if "@" in self.email else ""
-
-
-def _ticks(choices: Iterable[tuple[Any, str]], chosen: Iterable[Any]) -> list[Tick]:
-    wanted = set(chosen)
-    return [Tick(label=str(label), ticked=value in wanted) for value, label in choices]
 
 
 def _school_name(unit: Unit) -> str:
@@ -322,7 +373,7 @@ def render_approval_form(account_request: AccountRequest, *, masked: bool = Fals
                 **_opinion_boxes(account_request),
             }
         )
-    return _write_pdf("print/approval_form.html", context)
+    return _write_pdf("approval_form", context)
 
 
 def render_pledge(account_request: AccountRequest) -> bytes:
@@ -337,4 +388,4 @@ def render_pledge(account_request: AccountRequest) -> bytes:
                 "admins": [r for r in team if r.role == TeamRole.ADMINISTRATOR],
             }
         )
-    return _write_pdf("print/pledge.html", context)
+    return _write_pdf("pledge", context)

@@ -127,11 +127,11 @@ def test_approval_form_prints_the_request(world, tmp_path):
     assert "校园新媒体审批（备案）表" in text
     assert "计算机学院研究生会" in text
     assert "计算机学院" in text
-    assert "√ 申请开通" in text
-    assert "已开通备案" in text and "√ 已开通备案" not in text
-    assert "停办" in text and "√ 停办" not in text
-    assert "√ 微信公众号" in text
-    assert "√ 新闻发布" in text
+    assert "■申请开通" in text
+    assert "□已开通备案" in text
+    assert "□停办" in text
+    assert "■微信公众号" in text
+    assert "■新闻发布" in text
     assert "审批号" in text
     assert req.approval_number
     assert req.approval_number in text
@@ -187,6 +187,10 @@ def test_tier3_first_opinion_box_is_the_first_signers(world, league_sec, tmp_pat
     assert "校团委意见" in text
     assert "主办单位意见" not in text
     assert "审核备案意见" in text
+    # The pledge of a tier-3 account has the parent unit's seal line too, and still one page.
+    pledge = pdf.render_pledge(req)
+    assert "上级单位（盖章）" in compact(text_of(pledge, tmp_path))
+    assert page_count(pledge, tmp_path) == 1
 
 
 @needs_poppler
@@ -206,8 +210,8 @@ def test_change_form_ticks_change_and_lists_old_and_new_values(world, tmp_path):
     text = compact(text_of(data, tmp_path))
 
     assert page_count(data, tmp_path) == 1
-    assert "√变更" in text
-    assert "申请开通" in text and "√申请开通" not in text
+    assert "■变更" in text
+    assert "□申请开通" in text
     assert "计算机学院官微→计算机学院新官微" in text
     assert "变更原因" in text
     assert "账号更名" in text
@@ -227,7 +231,7 @@ def test_close_form_prints_the_current_team_and_the_reason(world, tmp_path):
     text = compact(text_of(data, tmp_path))
 
     assert page_count(data, tmp_path) == 1
-    assert "√停办" in text
+    assert "■停办" in text
     assert "停办理由" in text
     assert "栏目调整，停止运营" in text
     assert "计算机学院官微" in text
