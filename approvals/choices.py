@@ -67,3 +67,5 @@ class NotificationVerb(models.TextChoices):
     REJECTED = "rejected", _("未通过")
     APPROVED = "approved", _("已通过")
     TEAM_CHANGE_DUE = "team_change_due", _("管理队伍变更待报备")
+    REVIEW = "review", _("年检")
+    CLOSE_ORDERED = "close_ordered", _("责令注销")

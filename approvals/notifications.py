@@ -89,7 +89,14 @@ def team_change_recorded(event: TeamChangeEvent) -> None:
     )
 
 
+def notify(users: Iterable[Recipient], verb: str, text: str, url: str) -> None:
+    """A message about something other than a request (a review form, a close order)."""
+    _send(users, verb, None, extra={"text": text, "url": url})
+
+
 def _text(verb: str, account_request: AccountRequest | None, extra: dict[str, Any]) -> str:
+    if "text" in extra:
+        return str(extra["text"])
     if account_request is not None:
         return _("%(verb)s：%(request)s") % {
             "verb": NotificationVerb(verb).label,
@@ -114,6 +121,7 @@ def _send(
         return
     text = _text(verb, account_request, extra)
     url = account_request.get_absolute_url() if account_request is not None else ""
+    url = url or extra.get("url", "")
     if not url and "account" in extra:
         url = extra["account"].get_absolute_url()
     Notification.objects.bulk_create(
@@ -127,12 +135,12 @@ def _send(
         if not user.email:
             continue
         context = {
+            **extra,
             "user": user,
             "verb": verb,
             "text": text,
             "request": account_request,
             "link": f"{site}{url}",
-            **extra,
         }
         send_mail_template("emails/notice", context, [user.email])
 

@@ -245,6 +245,10 @@ CAMPUSMEDIA_TEAM_CHANGE_DAYS = int(os.environ.get("CAMPUSMEDIA_TEAM_CHANGE_DAYS"
 CAMPUSMEDIA_UPLOAD_MAX_BYTES = int(os.environ.get("CAMPUSMEDIA_UPLOAD_MAX_BYTES", str(5 << 20)))
 # PDF renders stop after this many pages.
 CAMPUSMEDIA_PDF_MAX_PAGES = int(os.environ.get("CAMPUSMEDIA_PDF_MAX_PAGES", "20"))
+# Annual review (DOMAIN.md 6): days the unit has to file the close request after the department
+# orders an account closed, and days before a campaign's due date that reminders start.
+CAMPUSMEDIA_CLOSE_ORDER_DAYS = int(os.environ.get("CAMPUSMEDIA_CLOSE_ORDER_DAYS", "15"))
+CAMPUSMEDIA_REVIEW_REMIND_DAYS = int(os.environ.get("CAMPUSMEDIA_REVIEW_REMIND_DAYS", "7"))
 
 LOGGING = {
     "version": 1,

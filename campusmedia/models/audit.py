@@ -28,6 +28,11 @@ class AuditAction(models.TextChoices):
     TEAM_CHANGE_RECORDED = "team_change", _("登记管理队伍变更")
     FILE_UPLOADED = "file_uploaded", _("上传附件")
     FILE_DOWNLOADED = "file_downloaded", _("下载附件")
+    REVIEW_CAMPAIGN = "review_campaign", _("开启年检")
+    REVIEW_STEP = "review_step", _("年检操作")
+    ZERO_REPORT = "zero_report", _("零报告")
+    CLOSE_ORDERED = "close_ordered", _("责令注销")
+    EXPORT = "export", _("导出")
 
 
 class AuditOutcome(models.TextChoices):
