@@ -8,6 +8,7 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from annual_review import api as review_api
 from approvals import api as approvals_api
 from campusmedia import views
 from campusmedia.api import views as api_views
@@ -17,6 +18,7 @@ router.include_root_view = False
 router.register("units", api_views.UnitViewSet, basename="api-unit")
 router.register("accounts", api_views.AccountViewSet, basename="api-account")
 router.register("requests", approvals_api.RequestViewSet, basename="api-request")
+router.register("reviews", review_api.ReviewViewSet, basename="api-review")
 
 handler403 = "campusmedia.views.permission_denied"
 
@@ -29,6 +31,7 @@ urlpatterns = [
     path("people/<int:pk>/", views.person_detail, name="person_detail"),
     path("people/<int:pk>/reveal/", views.person_reveal, name="person_reveal"),
     path("requests/", include("approvals.urls")),
+    path("reviews/", include("annual_review.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
