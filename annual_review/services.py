@@ -47,6 +47,7 @@ ERR_YEAR = "年度：请填写 2000 至 2100 之间的年份。"
 ERR_DATES = "截止日期：截止日期不能早于开始日期。"
 ERR_NOT_RUNNING = "年检：只有党委宣传部可以开启年检。"
 ERR_CONFLICT = "该年检表已被他人处理（当前状态：%(state)s），请刷新页面后再操作。"
+ERR_CONFLICT_MOVED = "该年检表已被他人处理，请刷新页面后再操作。"
 ERR_NOT_ALLOWED = "当前状态（%(state)s）下不能执行“%(step)s”。"
 ERR_REQUIRED = "%(field)s：提交前请填写。"
 ERR_ORIGINAL_POSTS = "其中原创数：原创数不能大于全年发布数。"
@@ -320,7 +321,7 @@ def _run_step(
     try:
         locked.save(update_fields=["state", *fields, "updated_at"])
     except ConcurrentTransition as error:
-        raise ReviewConflict(_(ERR_CONFLICT) % {"state": ""}) from error
+        raise ReviewConflict(_(ERR_CONFLICT_MOVED)) from error
     _timeline(locked, actor, STEP_LABELS[name], source, comment, request)
     transaction.on_commit(lambda: _after_step(locked))
     return locked
@@ -374,9 +375,15 @@ def form_submit(*, form: ReviewForm, actor: User, request: HttpRequest | None = 
         locked.snapshot = snapshot_of(locked.account)
         locked.submitted_by = actor
         locked.submitted_at = timezone.now()
+        # A resubmission (after a return or "rectify") is signed and concluded afresh; the
+        # timeline keeps the earlier opinions. The rectify date stays: it was the deadline.
         locked.signed_by = None
         locked.signed_at = None
-        locked.outcome = ""  # a resubmission after "rectify" waits for a new conclusion
+        locked.sign_comment = ""
+        locked.outcome = ""
+        locked.conclusion = ""
+        locked.concluded_by = None
+        locked.concluded_at = None
 
     return _run_step(
         form,
@@ -384,7 +391,18 @@ def form_submit(*, form: ReviewForm, actor: User, request: HttpRequest | None = 
         actor=actor,
         request=request,
         effects=effects,
-        fields=("snapshot", "submitted_by", "submitted_at", "signed_by", "signed_at", "outcome"),
+        fields=(
+            "snapshot",
+            "submitted_by",
+            "submitted_at",
+            "signed_by",
+            "signed_at",
+            "sign_comment",
+            "outcome",
+            "conclusion",
+            "concluded_by",
+            "concluded_at",
+        ),
     )
 
 
