@@ -34,17 +34,23 @@ def stacked_bars(
     title: str,
     width: int = 640,
     label_width: int = 120,
+    largest: int | None = None,
+    font_family: str = "",
 ) -> SafeString:
-    """One bar per row, its length the row's share of the largest row."""
+    """One bar per row, its length the row's share of the largest row (or of ``largest``, so
+    that charts split into parts share one scale). ``font_family`` names the font on the root
+    element, for renderers that do not pass the page's CSS into inline SVG (WeasyPrint)."""
     bar_h, gap, top = 22, 10, 8
     legend_h = 22 * ((len(categories) + 3) // 4)
     height = top + len(rows) * (bar_h + gap) + legend_h + 8
     scale_w = width - label_width - 56
-    largest = max((r.total for r in rows), default=0) or 1
+    largest = largest or max((r.total for r in rows), default=0) or 1
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}" '
-        f'class="chart" font-size="12">',
+        f'class="chart" font-size="12"'
+        + (f' font-family="{escape(font_family)}"' if font_family else "")
+        + ">",
         f"<title>{escape(title)}</title>",
     ]
     y = top

@@ -1,7 +1,8 @@
 """Who may take which step of a review form, in one place (views, API, services and fsm ask here).
 
-* edit, submit: whoever keeps the owning unit's accounts (``MANAGE``; the department keeps the
-  school's own flagship accounts), while the form is with the unit.
+* edit, submit: whoever keeps the owning unit's accounts (``MANAGE``), while the form is with the
+  unit: the unit's secretary, and the department, which keeps every unit's accounts as it does
+  for requests; its inbox (``waiting_for``) holds only the school's own flagship forms.
 * sign (the unit's sign-off): a holder of ``sign_unit`` on the owning unit through a unit role:
   the unit head for tier 2, the Youth League, the college or the parent unit for tier 3
   (approvals.routing, the same line as requests); tier 1 has no sign-off.

@@ -61,6 +61,8 @@ class CampaignProgress:
     open_orders: list[CloseOrder]
     zero_reports: int
     units_without_forms: int
+    # Units without forms that filed no zero report either: they did not answer.
+    units_silent: int
 
     @property
     def categories(self) -> list[tuple[str, str]]:
@@ -114,7 +116,7 @@ def campaign_progress(
     visible = access.unit_ids()
     if visible is not None:
         orders = orders.filter(account__owner_unit_id__in=visible)
-    open_orders = list(orders.with_filing().select_related("account", "account__owner_unit"))
+    open_orders = list(orders.select_related("account", "account__owner_unit"))
 
     zero = ZeroReport.objects.filter(campaign=campaign)
     if visible is not None:
@@ -134,6 +136,9 @@ def campaign_progress(
         open_orders=open_orders,
         zero_reports=zero.count(),
         units_without_forms=without.count(),
+        units_silent=without.exclude(
+            Exists(ZeroReport.objects.filter(campaign=campaign, unit_id=OuterRef("pk")))
+        ).count(),
     )
 
 

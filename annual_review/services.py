@@ -35,7 +35,7 @@ from approvals.notifications import Recipient, keepers_of
 from approvals.services import account_data
 from campusmedia import services as registry
 from campusmedia.auditlog import audit_record
-from campusmedia.choices import AccountStatus
+from campusmedia.choices import AccountStatus, TeamRole
 from campusmedia.models import MediaAccount, RoleAssignment, Unit, UnitGroupObjectPermission, User
 from campusmedia.models.audit import AuditAction
 from campusmedia.net import client_ip
@@ -279,11 +279,17 @@ def _check_complete(form: ReviewForm) -> None:
 def snapshot_of(account: MediaAccount) -> dict[str, Any]:
     """The registry as the unit confirmed it: account fields and the team's names and titles
     (no contact data: the form is read by more people than the registry's keepers)."""
+    members = account.team.current().select_related("person").order_by("id")
     team = [
         {"role": m.role, "name": m.person.name, "title": m.person.title}
-        for m in account.team.current().select_related("person").order_by("role", "id")
+        for m in sorted(members, key=lambda m: m.role != TeamRole.SUPERVISOR)
     ]
-    return {"account": account_data(account), "team": team, "status": account.status}
+    return {
+        "account": account_data(account),
+        "team": team,
+        "status": account.status,
+        "approval_number": account.approval_number,
+    }
 
 
 # --- The steps -----------------------------------------------------------------------------------
