@@ -21,6 +21,7 @@ from annual_review.choices import Outcome, Progress, ReviewAction, ReviewState
 from approvals.choices import RequestKind, RequestState
 from approvals.models import AccountRequest
 from approvals.routing import Route, route_for
+from campusmedia.choices import TIER_OF_KIND
 from campusmedia.models import MediaAccount, Unit
 
 S = ReviewState
@@ -81,6 +82,10 @@ class ReviewCampaign(models.Model):
         return timezone.localdate() > self.due_on
 
 
+# Kinds of unit whose forms are signed by the unit (or its approver) before the department.
+_SIGNING_KINDS = [kind for kind, tier in TIER_OF_KIND.items() if route_for(tier).first_signoff]
+
+
 class ReviewFormQuerySet(models.QuerySet["ReviewForm"]):
     def unanswered(self) -> ReviewFormQuerySet:
         """Not yet with the department: never submitted, returned, or reopened for rectifying."""
@@ -89,10 +94,13 @@ class ReviewFormQuerySet(models.QuerySet["ReviewForm"]):
         )
 
     def overdue(self, on: datetime.date | None = None) -> ReviewFormQuerySet:
-        """Unanswered after the campaign's due date, or not rectified by the rectify date."""
+        """Not with the department after the campaign's due date, or not rectified by the
+        rectify date."""
         on = on or timezone.localdate()
         return self.filter(
             Q(state__in=[S.DRAFT, S.RETURNED], campaign__due_on__lt=on)
+            # Submitted but never signed by the unit's head: the unit did not answer either.
+            | Q(state=S.SUBMITTED, campaign__due_on__lt=on, owner_unit__kind__in=_SIGNING_KINDS)
             | Q(state=S.CONCLUDED, outcome=Outcome.RECTIFY, rectify_by__lt=on)
         )
 
@@ -260,29 +268,22 @@ class ReviewStep(models.Model):
         return f"{self.form_id} · {self.get_action_display()} · {self.actor_name}"
 
 
+def _close_requests() -> models.QuerySet[AccountRequest]:
+    """The close requests that answer an order on the account (``OuterRef``): submitted, and not
+    withdrawn or rejected. One already under way when the order came answers it too."""
+    return AccountRequest.objects.filter(
+        account_id=OuterRef("account_id"), kind=RequestKind.CLOSE, submitted_at__isnull=False
+    ).exclude(state__in=[RequestState.WITHDRAWN, RequestState.REJECTED])
+
+
 class CloseOrderQuerySet(models.QuerySet["CloseOrder"]):
     def with_filing(self) -> CloseOrderQuerySet:
-        """Annotate ``filed_at``: when the unit submitted a close request for the account after
-        the order (a withdrawn or rejected one does not count)."""
-        filed = (
-            AccountRequest.objects.filter(
-                account_id=OuterRef("account_id"),
-                kind=RequestKind.CLOSE,
-                submitted_at__gte=OuterRef("ordered_at"),
-            )
-            .exclude(state__in=[RequestState.WITHDRAWN, RequestState.REJECTED])
-            .order_by("submitted_at")
-            .values("submitted_at")[:1]
-        )
+        """Annotate ``filed_at``: when the unit submitted the close request that answers it."""
+        filed = _close_requests().order_by("submitted_at").values("submitted_at")[:1]
         return self.annotate(filed_at=Subquery(filed))
 
     def open(self) -> CloseOrderQuerySet:
-        filed = AccountRequest.objects.filter(
-            account_id=OuterRef("account_id"),
-            kind=RequestKind.CLOSE,
-            submitted_at__gte=OuterRef("ordered_at"),
-        ).exclude(state__in=[RequestState.WITHDRAWN, RequestState.REJECTED])
-        return self.filter(~Exists(filed))
+        return self.filter(~Exists(_close_requests()))
 
     def overdue(self, on: datetime.date | None = None) -> CloseOrderQuerySet:
         return self.open().filter(due_on__lt=on or timezone.localdate())

@@ -145,7 +145,7 @@ def campaign_progress(
 def form_list(access: Access, campaign: ReviewCampaign) -> QuerySet[ReviewForm]:
     """The forms of a campaign the user may see, with what a list row shows."""
     return visible_forms(access, ReviewForm.objects.filter(campaign=campaign)).select_related(
-        "account", "account__platform", "owner_unit"
+        "account", "account__platform", "owner_unit", "campaign"
     )
 
 

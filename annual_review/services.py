@@ -436,8 +436,17 @@ def form_sign(
 def form_return(
     *, form: ReviewForm, actor: User, comment: str, request: HttpRequest | None = None
 ) -> ReviewForm:
-    comment = _required_comment(comment)
-    return _run_step(form, name="return_for_changes", actor=actor, comment=comment, request=request)
+    def effects(locked: ReviewForm) -> None:  # after the right is checked
+        _required_comment(comment)
+
+    return _run_step(
+        form,
+        name="return_for_changes",
+        actor=actor,
+        comment=comment.strip(),
+        request=request,
+        effects=effects,
+    )
 
 
 @transaction.atomic
@@ -450,14 +459,16 @@ def form_conclude(
     rectify_by: datetime.date | None = None,
     request: HttpRequest | None = None,
 ) -> ReviewForm:
-    if outcome not in Outcome.values:
-        raise ValidationError({"outcome": [_(ERR_OUTCOME)]})
-    if outcome != Outcome.PASS:
-        comment = _required_comment(comment)
-    if outcome == Outcome.RECTIFY and (rectify_by is None or rectify_by <= timezone.localdate()):
-        raise ValidationError({"rectify_by": [_(ERR_RECTIFY_BY)]})
 
-    def effects(locked: ReviewForm) -> None:
+    def effects(locked: ReviewForm) -> None:  # after the right is checked
+        if outcome not in Outcome.values:
+            raise ValidationError({"outcome": [_(ERR_OUTCOME)]})
+        if outcome != Outcome.PASS:
+            _required_comment(comment)
+        if outcome == Outcome.RECTIFY and (
+            rectify_by is None or rectify_by <= timezone.localdate()
+        ):
+            raise ValidationError({"rectify_by": [_(ERR_RECTIFY_BY)]})
         locked.outcome = outcome
         locked.conclusion = comment.strip()
         locked.concluded_by = actor

@@ -6,8 +6,9 @@ Builds the scale data (``seed_scale``) in the configured database if it is not t
 measures, as the propaganda reviewer and as a college secretary: the registry list page, the home
 page and ``GET /api/v1/accounts/`` (median server time through the whole middleware stack, and SQL
 queries per request), beside the baseline of ``campusmedia.bench``. Then the permission filter
-against a plain foreign-key filter of the same rows, the permission rows per account, and (with
-``--large``) the list pages again after growing the data to that many accounts.
+against a plain foreign-key filter of the same rows, the permission rows per account, the request
+workflow (``approvals.bench``), the annual review (``annual_review.bench``), and (with ``--large``)
+the list pages and the opening of a review again after growing the data to that many accounts.
 """
 
 from __future__ import annotations
@@ -86,11 +87,19 @@ class Command(BaseCommand):
 
             results["requests"] = requests_bench.measure(repeat)
             requests_bench.print_figures(self.stdout.write, results["requests"])
+            from annual_review import bench as review_bench
+
+            results["reviews"] = review_bench.measure(repeat)
+            review_bench.print_figures(self.stdout.write, results["reviews"])
             if options["large"]:
                 call_command("seed_scale", accounts=options["large"], verbosity=0)
                 large = self._pages(personas, repeat, only_lists=True)
                 results["large"] = {"accounts": MediaAccount.objects.count(), "pages": large}
                 self._print_large(results)
+                results["large"]["reviews"] = review_bench.measure_large()
+                review_bench.print_large(
+                    self.stdout.write, results["reviews"], results["large"]["reviews"]
+                )
         Path(options["json"]).parent.mkdir(parents=True, exist_ok=True)
         Path(options["json"]).write_text(json.dumps(results, ensure_ascii=False, indent=2))
         self.stdout.write(f"\nfigures written to {options['json']}")
