@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from annual_review import selectors as review_selectors
 from approvals import selectors as approvals_selectors
 from campusmedia import selectors, services
 from campusmedia.auditlog import audit_record
@@ -35,7 +36,12 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "campusmedia/home.html",
-        {"data": data, "statuses": AccountStatus, "requests": requests_panel},
+        {
+            "data": data,
+            "statuses": AccountStatus,
+            "requests": requests_panel,
+            "reviews": review_selectors.home_panel(access),
+        },
     )
 
 
