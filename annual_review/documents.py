@@ -34,8 +34,14 @@ from annual_review.charts import stacked_bars
 from annual_review.choices import Outcome, ReviewState
 from annual_review.models import ReviewCampaign, ReviewForm
 from annual_review.permissions import visible_forms
-from annual_review.selectors import CampaignProgress, ProgressRow, campaign_progress
-from annual_review.services import year_team_changes
+from annual_review.selectors import (
+    CampaignProgress,
+    ProgressRow,
+    TeamLine,
+    campaign_progress,
+    change_lines,
+    registry_view,
+)
 from approvals.models import TeamChangeEvent
 from approvals.pdf import PRINT_LANGUAGE, Tick, _school_name, _write_pdf
 from approvals.routing import first_signer_label
@@ -50,7 +56,6 @@ __all__ = ["render_campaign_report", "render_review_form", "results_xlsx"]
 
 # States in which the form carries what the unit confirmed (``snapshot``); before that, and
 # while it is back with the unit for changes, the registry is what the form shows.
-_SNAPSHOT_STATES = frozenset({ReviewState.SUBMITTED, ReviewState.SIGNED, ReviewState.CONCLUDED})
 # The paper form has one row for the supervising leader and two for administrators.
 _ADMIN_ROWS = 2
 # A chart of units is split into parts of at most this many bars (one part fits a page).
@@ -73,32 +78,6 @@ def _person_name(user: User | None) -> str:
 
 
 # --- The 年检表 ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TeamLine:
-    role: str
-    role_label: str
-    name: str = ""
-    title: str = ""
-
-
-@dataclass(frozen=True)
-class ChangeLine:
-    """A team change of the year and how the system judged its filing (the 3-day rule)."""
-
-    happened_on: datetime.date
-    role_label: str
-    name: str
-    due_on: datetime.date
-    filed_on: datetime.date | None
-    is_late: bool
-
-    @property
-    def verdict(self) -> str:
-        if self.filed_on is not None:
-            return _("逾期报备") if self.is_late else _("按时报备")
-        return _("逾期未报备") if self.is_late else _("待报备")
 
 
 def _role_labels() -> dict[str, str]:
@@ -126,44 +105,6 @@ def _team_lines(members: Iterable[Mapping[str, Any]]) -> list[TeamLine]:
     return supervisors + admins
 
 
-def _registry_of(form: ReviewForm) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
-    """Account values and team as the form shows them, and whether they come from the snapshot:
-    once submitted, what the unit confirmed; before that, the registry."""
-    snapshot = form.snapshot or {}
-    if form.state in _SNAPSHOT_STATES and snapshot.get("account"):
-        values = data_to_fields(snapshot["account"])
-        return values, list(snapshot.get("team") or []), True
-    account = form.account
-    values = {
-        "name": account.name,
-        "platform": account.platform,
-        "account_type": account.account_type,
-        "account_id": account.account_id,
-        "opened_on": account.opened_on,
-        "follower_count": account.follower_count,
-    }
-    team = [
-        {"role": m.role, "name": m.person.name, "title": m.person.title}
-        for m in account.team.current().select_related("person").order_by("role", "id")
-    ]
-    return values, team, False
-
-
-def _change_lines(form: ReviewForm) -> list[ChangeLine]:
-    roles = _role_labels()
-    return [
-        ChangeLine(
-            happened_on=event.happened_on,
-            role_label=roles.get(event.role, event.role),
-            name=event.person.name,
-            due_on=event.due_on,
-            filed_on=timezone.localdate(event.filed_at) if event.filed_at else None,
-            is_late=event.is_late,
-        )
-        for event in year_team_changes(form)
-    ]
-
-
 def _outcome_ticks(outcome: str) -> list[str]:
     labels = choice_labels(Outcome)
     return [str(Tick(str(labels[value]), value == outcome)) for value in Outcome.values]
@@ -176,8 +117,11 @@ def render_review_form(form: ReviewForm) -> bytes:
     with translation.override(PRINT_LANGUAGE):
         unit = form.owner_unit
         campaign = form.campaign
-        values, members, from_snapshot = _registry_of(form)
-        changes = _change_lines(form)
+        registry = registry_view(form)
+        values = data_to_fields(registry.values)
+        members = [{"role": t.role, "name": t.name, "title": t.title} for t in registry.team]
+        from_snapshot = registry.from_snapshot
+        changes = change_lines(form, _role_labels())
         late = sum(1 for c in changes if c.is_late)
         if unit.tier == Tier.THREE:
             first_title = [str(first_signer_label(unit.tier, unit.kind)), _("意见")]

@@ -31,7 +31,8 @@ def _is_submitter(form: ReviewForm, access: Access) -> bool:
     return access.user.pk is not None and access.user.pk == form.submitted_by_id
 
 
-def _with_unit(form: ReviewForm) -> bool:
+def with_unit(form: ReviewForm) -> bool:
+    """The form is in the unit's hands: to fill in, after a return, or to rectify."""
     return form.state in (S.DRAFT, S.RETURNED) or (
         form.state == S.CONCLUDED and form.outcome == Outcome.RECTIFY
     )
@@ -77,7 +78,7 @@ def may(step: str, form: ReviewForm, access: Access) -> bool:
         return (
             access.user.is_authenticated
             and access.can(Action.MANAGE, form.owner_unit_id)
-            and _with_unit(form)
+            and with_unit(form)
         )
     if step == "sign":
         return _may_sign(form, access)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import datetime
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from annual_review.choices import Progress, ReviewState
 from annual_review.models import CloseOrder, ReviewCampaign, ReviewForm, ZeroReport, progress_of
-from annual_review.permissions import visible_forms, waiting_for
-from campusmedia.choices import TIER_OF_KIND, Tier, UnitKind, choice_labels
+from annual_review.permissions import visible_forms, waiting_for, with_unit
+from annual_review.services import year_team_changes
+from approvals.services import account_data
+from campusmedia.choices import TIER_OF_KIND, TeamRole, Tier, UnitKind, choice_labels
 from campusmedia.models import Unit
 from campusmedia.permissions import Access
 
@@ -175,3 +180,120 @@ def home_panel(access: Access) -> ReviewPanel:
         waiting_forms=rows[:5],
         open_orders=orders.count(),
     )
+
+
+# --- One form: the registry as the form shows it, and the year's team changes ---------------------
+
+
+def progress_counts(forms: QuerySet[ReviewForm]) -> Counter[str]:
+    """Forms by progress category, in one grouped query (as ``campaign_progress`` counts them)."""
+    counts: Counter[str] = Counter()
+    rows = (
+        forms.order_by()
+        .values("state", "outcome")
+        .annotate(n=Count("id"), started=Count("started_at"))
+    )
+    for row in rows:
+        if row["state"] == ReviewState.DRAFT:
+            counts[Progress.IN_PROGRESS] += row["started"]
+            counts[Progress.NOT_STARTED] += row["n"] - row["started"]
+        else:
+            counts[progress_of(row["state"], row["outcome"], True)] += row["n"]
+    return counts
+
+
+def zero_report_units(access: Access, campaign: ReviewCampaign) -> list[Unit]:
+    """Units the user keeps through a unit role that have no form in the campaign, each with
+    ``zero_filed_at`` (their zero report, if filed)."""
+    kept = [uid for uid, names in access.unit_codenames.items() if "manage_unit" in names]
+    if not kept:
+        return []
+    filed = ZeroReport.objects.filter(campaign=campaign, unit_id=OuterRef("pk")).values("filed_at")[
+        :1
+    ]
+    return list(
+        Unit.objects.filter(pk__in=kept, is_active=True)
+        .exclude(kind=UnitKind.SCHOOL)
+        .exclude(Exists(ReviewForm.objects.filter(campaign=campaign, owner_unit_id=OuterRef("pk"))))
+        .annotate(zero_filed_at=Subquery(filed))
+        .order_by("sort_order", "name")
+    )
+
+
+@dataclass(frozen=True)
+class TeamLine:
+    role: str
+    role_label: str
+    name: str = ""
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class FormRegistry:
+    """The account and team a form shows: what the unit confirmed (``snapshot``) once the form
+    left its hands, the registry while the unit fills it in (again). ``values`` are stored as the
+    requests store them (codes, ISO dates: ``approvals.services.data_to_fields`` reads them)."""
+
+    values: dict[str, Any]
+    team: list[TeamLine]
+    from_snapshot: bool
+
+
+def registry_view(form: ReviewForm) -> FormRegistry:
+    roles = choice_labels(TeamRole)
+    snapshot = form.snapshot or {}
+    if not with_unit(form) and snapshot.get("account"):
+        members = [
+            (m["role"], m.get("name") or "", m.get("title") or "")
+            for m in snapshot.get("team") or []
+        ]
+        values, from_snapshot = snapshot["account"], True
+    else:
+        current = form.account.team.current().select_related("person").order_by("id")
+        members = [(m.role, m.person.name, m.person.title) for m in current]
+        values, from_snapshot = account_data(form.account), False
+    team = sorted(
+        (TeamLine(role, roles.get(role, role), name, title) for role, name, title in members),
+        key=lambda line: line.role != TeamRole.SUPERVISOR,
+    )
+    return FormRegistry(values=values, team=team, from_snapshot=from_snapshot)
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    """A team change of the year with the system's reckoning of the 3-day rule."""
+
+    person: str
+    role: str
+    role_label: str
+    happened_on: datetime.date
+    due_on: datetime.date
+    filed_on: datetime.date | None
+    request_url: str
+    is_late: bool
+
+    @property
+    def verdict(self) -> str:
+        if self.filed_on is not None:
+            return _("逾期报备") if self.is_late else _("按时报备")
+        return _("逾期未报备") if self.is_late else _("待报备")
+
+
+def change_lines(form: ReviewForm, roles: dict[str, str] | None = None) -> list[ChangeLine]:
+    """The year's team changes (``services.year_team_changes``), role labels from ``roles``."""
+    roles = roles or choice_labels(TeamRole)
+    return [
+        ChangeLine(
+            person=event.person.name,
+            role=event.role,
+            role_label=roles.get(event.role, event.role),
+            happened_on=event.happened_on,
+            due_on=event.due_on,
+            filed_on=timezone.localdate(event.filed_at) if event.filed_at else None,
+            request_url=(
+                event.filed_by_request.get_absolute_url() if event.filed_by_request else ""
+            ),
+            is_late=event.is_late,
+        )
+        for event in year_team_changes(form)
+    ]

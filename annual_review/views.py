@@ -10,7 +10,6 @@ first) comes back as a message on the form's page. Every write goes through
 from __future__ import annotations
 
 import datetime
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,7 +17,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -45,13 +44,16 @@ from annual_review.models import (
     ReviewCampaign,
     ReviewForm,
     ReviewFormQuerySet,
-    ZeroReport,
-    progress_of,
 )
-from annual_review.permissions import may, may_run_campaigns, visible_forms, waiting_for
+from annual_review.permissions import (
+    may,
+    may_run_campaigns,
+    visible_forms,
+    waiting_for,
+    with_unit,
+)
 from approvals.routing import first_signer_label
-from approvals.services import account_data
-from campusmedia.choices import AccountStatus, TeamRole, Tier, UnitKind, choice_labels
+from campusmedia.choices import AccountStatus, Tier, choice_labels
 from campusmedia.models import Unit, User
 from campusmedia.permissions import Access, Action, get_access, get_for
 
@@ -127,12 +129,6 @@ def _is_overdue(form: ReviewForm, today: datetime.date) -> bool:
     )
 
 
-def _with_unit(form: ReviewForm) -> bool:
-    return form.state in (S.DRAFT, S.RETURNED) or (
-        form.state == S.CONCLUDED and form.outcome == Outcome.RECTIFY
-    )
-
-
 def _signer(form: ReviewForm) -> str:
     return str(first_signer_label(form.owner_unit.tier, form.owner_unit.kind))
 
@@ -154,7 +150,7 @@ def _fills_in(form: ReviewForm, access: Access) -> bool:
 def next_step(form: ReviewForm, access: Access) -> tuple[str, bool]:
     """What the form waits for, and whether that is this user's to do (no query: the form's
     unit is read with it and the user's rights once per request)."""
-    if _with_unit(form):
+    if with_unit(form):
         mine = _fills_in(form, access)
         if form.state == S.RETURNED:
             return (_("请修改后重新提交") if mine else _("已退回，待单位修改")), mine
@@ -376,41 +372,6 @@ class FormFilter:
         return bool(self.unit or self.state or self.mine)
 
 
-def _progress_counts(forms: QuerySet[ReviewForm]) -> Counter[str]:
-    """Forms by progress category, in one grouped query (as ``campaign_progress`` counts them)."""
-    counts: Counter[str] = Counter()
-    rows = (
-        forms.order_by()
-        .values("state", "outcome")
-        .annotate(n=Count("id"), started=Count("started_at"))
-    )
-    for row in rows:
-        if row["state"] == S.DRAFT:
-            counts[Progress.IN_PROGRESS] += row["started"]
-            counts[Progress.NOT_STARTED] += row["n"] - row["started"]
-        else:
-            counts[progress_of(row["state"], row["outcome"], True)] += row["n"]
-    return counts
-
-
-def _zero_report_units(access: Access, campaign: ReviewCampaign) -> list[Unit]:
-    """Units the user keeps through a unit role that have no form in the campaign, each with
-    ``zero_filed_at`` (their zero report, if filed)."""
-    kept = [uid for uid, names in access.unit_codenames.items() if "manage_unit" in names]
-    if not kept:
-        return []
-    filed = ZeroReport.objects.filter(campaign=campaign, unit_id=OuterRef("pk")).values("filed_at")[
-        :1
-    ]
-    return list(
-        Unit.objects.filter(pk__in=kept, is_active=True)
-        .exclude(kind=UnitKind.SCHOOL)
-        .exclude(Exists(ReviewForm.objects.filter(campaign=campaign, owner_unit_id=OuterRef("pk"))))
-        .annotate(zero_filed_at=Subquery(filed))
-        .order_by("sort_order", "name")
-    )
-
-
 @never_cache
 @require_GET
 def campaign_detail(request: HttpRequest, year: int) -> HttpResponse:
@@ -465,13 +426,13 @@ def campaign_detail(request: HttpRequest, year: int) -> HttpResponse:
         )
     else:
         context.update(
-            counts=_progress_counts(visible),
+            counts=selectors.progress_counts(visible),
             unit_options=list(
                 Unit.objects.filter(pk__in=visible.values("owner_unit_id"))
                 .order_by("sort_order", "name")
                 .values_list("pk", "name")
             ),
-            zero_units=_zero_report_units(access, campaign),
+            zero_units=selectors.zero_report_units(access, campaign),
             zero_form=ZeroReportForm(),
         )
     context["waiting_count"] = waiting_for(access, visible).count()
@@ -551,75 +512,6 @@ def campaign_results_xlsx(request: HttpRequest, year: int) -> HttpResponse:
 # --- One form -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TeamLine:
-    role: str
-    role_label: str
-    name: str
-    title: str
-
-
-@dataclass(frozen=True)
-class ChangeLine:
-    """A team change of the year with the system's reckoning of the 3-day rule."""
-
-    person: str
-    role_label: str
-    happened_on: datetime.date
-    due_on: datetime.date
-    filed_on: datetime.date | None
-    request_url: str
-    is_late: bool
-
-    @property
-    def verdict(self) -> str:
-        if self.filed_on is not None:
-            return _("逾期报备") if self.is_late else _("按时报备")
-        return _("逾期未报备") if self.is_late else _("待报备")
-
-
-def _registry_view(form: ReviewForm) -> tuple[dict[str, Any], list[TeamLine], bool]:
-    """Account values (as the requests store them: codes, ISO dates) and team as the page shows
-    them, and whether they are the snapshot: what the unit confirmed once the form left its
-    hands; the registry while the unit fills it in (again)."""
-    roles = choice_labels(TeamRole)
-    snapshot = form.snapshot or {}
-    if not _with_unit(form) and snapshot.get("account"):
-        members = snapshot.get("team") or []
-        team = [
-            TeamLine(m["role"], roles.get(m["role"], m["role"]), m["name"], m.get("title") or "")
-            for m in members
-        ]
-        return snapshot["account"], team, True
-    current = form.account.team.current().select_related("person").order_by("role", "id")
-    team = sorted(
-        (
-            TeamLine(m.role, roles.get(m.role, m.role), m.person.name, m.person.title)
-            for m in current
-        ),
-        key=lambda line: line.role != TeamRole.SUPERVISOR,
-    )
-    return account_data(form.account), team, False
-
-
-def _change_lines(form: ReviewForm) -> list[ChangeLine]:
-    roles = choice_labels(TeamRole)
-    return [
-        ChangeLine(
-            person=event.person.name,
-            role_label=roles.get(event.role, event.role),
-            happened_on=event.happened_on,
-            due_on=event.due_on,
-            filed_on=timezone.localdate(event.filed_at) if event.filed_at else None,
-            request_url=(
-                event.filed_by_request.get_absolute_url() if event.filed_by_request else ""
-            ),
-            is_late=event.is_late,
-        )
-        for event in services.year_team_changes(form)
-    ]
-
-
 def _actions(form: ReviewForm, access: Access) -> list[str]:
     """The URL steps this user may take now, in the order the page shows them."""
     found = []
@@ -651,7 +543,8 @@ def _detail_page(
     failed_step: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    values, team, from_snapshot = _registry_view(form)
+    registry = selectors.registry_view(form)
+    values, team, from_snapshot = registry.values, registry.team, registry.from_snapshot
     account = form.account
     orders = list(CloseOrder.objects.filter(review=form).with_filing())
     # ``filed_at``: the close request that answered the order (``CloseOrderQuerySet.with_filing``).
@@ -680,7 +573,7 @@ def _detail_page(
             "values": values,
             "team": team,
             "from_snapshot": from_snapshot,
-            "changes": _change_lines(form),
+            "changes": selectors.change_lines(form),
             "steps": list(form.steps.all()),
             "orders": orders,
             "open_order": open_order,
@@ -766,7 +659,8 @@ def form_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 else:
                     messages.success(request, _submitted_text(saved))
                     return redirect(saved)
-    values, team, _snapshot = _registry_view(form)
+    registry = selectors.registry_view(form)
+    values, team = registry.values, registry.team
     return render(
         request,
         "annual_review/form_edit.html",
