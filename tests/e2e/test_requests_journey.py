@@ -10,24 +10,21 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone
-from django.utils.functional import empty
 
 from approvals import services
 from approvals.choices import RequestKind, RequestState
 from approvals.models import AccountRequest
-from approvals.storage import private_storage
 from campusmedia import services as registry
 from campusmedia.choices import AccountStatus, Role, TeamRole
 from campusmedia.models import MediaAccount, Platform, User
-from tests.conftest import PASSWORD, World, build_world, make_login, next_mobile
+from tests.conftest import World, build_world, make_login, next_mobile
+from tests.e2e.conftest import Login
 
-CHROMIUM = Path("/usr/bin/chromium")
 PLEDGE_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 pytestmark = [
@@ -36,8 +33,6 @@ pytestmark = [
     # platform catalogue after the flush.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-Login = Callable[[str], Any]  # username → a logged-in Playwright page of its own context
 
 
 # --- Fixtures ----------------------------------------------------------------------------------
@@ -56,54 +51,6 @@ def league_sec(committed_world: World) -> User:
     person = registry.person_create(actor=None, name="学生会秘书", unit=unit, user=user)
     registry.role_assign(person=person, unit=unit, role=Role.SECRETARY, actor=None)
     return user
-
-
-@pytest.fixture(autouse=True)
-def _private_root(settings, tmp_path) -> Iterator[None]:
-    """Uploaded pledges land in a temporary directory, not in var/private."""
-    settings.CAMPUSMEDIA_PRIVATE_ROOT = tmp_path / "private"
-    private_storage._wrapped = empty
-    yield
-    private_storage._wrapped = empty
-
-
-@pytest.fixture
-def login(live_server, committed_world: World, monkeypatch) -> Iterator[Login]:
-    """``login("sec_a")``: a page logged in through the login form, in a fresh browser context."""
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: install Debian's chromium (make test)"
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # synchronous and safe here.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    contexts = []
-    try:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-
-        def make(username: str) -> Any:
-            context = browser.new_context(
-                locale="zh-CN", viewport={"width": 1280, "height": 900}, accept_downloads=True
-            )
-            contexts.append(context)
-            page = context.new_page()
-            page.set_default_timeout(15_000)
-            page.goto(f"{live_server.url}/accounts/login/")
-            page.fill("input[name=username]", username)
-            page.fill("input[name=password]", PASSWORD)
-            page.locator("form:has(input[name=password]) [type=submit]").click()
-            page.wait_for_url(lambda url: "/accounts/login/" not in url)
-            return page
-
-        yield make
-        for context in contexts:
-            context.close()
-        browser.close()
-    finally:
-        playwright.stop()
 
 
 # --- Helpers -----------------------------------------------------------------------------------

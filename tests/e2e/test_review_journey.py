@@ -11,25 +11,22 @@ does; a missing Chromium fails the test.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone
-from django.utils.functional import empty
 
 from annual_review.choices import Outcome, ReviewState
 from annual_review.models import CloseOrder, ReviewCampaign, ReviewForm
 from approvals.choices import RequestKind, RequestState
 from approvals.models import AccountRequest
-from approvals.storage import private_storage
 from campusmedia import services as registry
 from campusmedia.choices import AccountStatus, TeamRole
 from campusmedia.models import MediaAccount
-from tests.conftest import PASSWORD, SOURCE, World, build_world, make_account, next_mobile
+from tests.conftest import SOURCE, World, build_world, make_account, next_mobile
+from tests.e2e.conftest import Login
 
-CHROMIUM = Path("/usr/bin/chromium")
 YEAR = 2026
 PROGRESS_SHOT = Path("/tmp/review-progress.png")
 FORM_SHOT = Path("/tmp/review-form.png")
@@ -40,8 +37,6 @@ pytestmark = [
     # platform catalogue after the flush.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-Login = Callable[[str], Any]  # username → a logged-in Playwright page of its own context
 
 
 # --- Fixtures ----------------------------------------------------------------------------------
@@ -80,53 +75,6 @@ def committed_world(transactional_db, _fast_hasher) -> World:
             )
         world.accounts[ident] = account
     return world
-
-
-@pytest.fixture(autouse=True)
-def _private_root(settings, tmp_path) -> Iterator[None]:
-    settings.CAMPUSMEDIA_PRIVATE_ROOT = tmp_path / "private"
-    private_storage._wrapped = empty
-    yield
-    private_storage._wrapped = empty
-
-
-@pytest.fixture
-def login(live_server, committed_world: World, monkeypatch) -> Iterator[Login]:
-    """``login("sec_a")``: a page logged in through the login form, in a fresh browser context."""
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: install Debian's chromium (make test)"
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # synchronous and safe here.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    contexts = []
-    try:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-
-        def make(username: str) -> Any:
-            context = browser.new_context(
-                locale="zh-CN", viewport={"width": 1280, "height": 900}, accept_downloads=True
-            )
-            contexts.append(context)
-            page = context.new_page()
-            page.set_default_timeout(15_000)
-            page.goto(f"{live_server.url}/accounts/login/")
-            page.fill("input[name=username]", username)
-            page.fill("input[name=password]", PASSWORD)
-            page.locator("form:has(input[name=password]) [type=submit]").click()
-            page.wait_for_url(lambda url: "/accounts/login/" not in url)
-            return page
-
-        yield make
-        for context in contexts:
-            context.close()
-        browser.close()
-    finally:
-        playwright.stop()
 
 
 # --- Helpers -----------------------------------------------------------------------------------
