@@ -32,7 +32,7 @@ from approvals import notifications
 from approvals.choices import NotificationVerb, RequestKind, RequestState
 from approvals.models import AccountRequest, TeamChangeEvent
 from approvals.notifications import Recipient, keepers_of
-from approvals.services import account_data
+from approvals.services import account_data, actor_name
 from campusmedia import services as registry
 from campusmedia.auditlog import audit_record
 from campusmedia.choices import AccountStatus, TeamRole
@@ -92,12 +92,6 @@ STEP_LABELS = {
 
 class ReviewConflict(Exception):
     """The form is no longer in the state the step needs (someone else acted first)."""
-
-
-def _actor_name(actor: User) -> str:
-    person = getattr(actor, "person", None)
-    name = person.name if person is not None else actor.get_full_name()
-    return f"{name}（{actor.get_username()}）" if name else actor.get_username()
 
 
 # --- Campaigns -----------------------------------------------------------------------------------
@@ -344,7 +338,7 @@ def _timeline(
     step = ReviewStep.objects.create(
         form=form,
         actor=actor,
-        actor_name=_actor_name(actor),
+        actor_name=actor_name(actor),
         action=action,
         source_state=source,
         target_state=form.state,

@@ -357,7 +357,7 @@ def _timeline(
     step = RequestStep.objects.create(
         request=account_request,
         actor=actor,
-        actor_name=_actor_name(actor),
+        actor_name=actor_name(actor),
         action=action,
         source_state=source,
         target_state=target,
@@ -374,7 +374,8 @@ def _timeline(
     return step
 
 
-def _actor_name(actor: User) -> str:
+def actor_name(actor: User) -> str:
+    """How a timeline names who acted: the person's name and the login."""
     person = getattr(actor, "person", None)
     name = person.name if person is not None else actor.get_full_name()
     return f"{name}（{actor.get_username()}）" if name else actor.get_username()
