@@ -491,10 +491,15 @@ def campaign_report_pdf(request: HttpRequest, year: int) -> HttpResponse:
     campaign = _campaign(year)
     if not access.reads_all:
         raise PermissionDenied
+    from approvals.pdf import PdfTooLarge
+
     name = f"{campaign.year}{_('年度校园新媒体年检报告')}.pdf"
-    return _file_response(
-        documents.render_campaign_report(campaign, access), name, "application/pdf"
-    )
+    try:
+        content = documents.render_campaign_report(campaign, access)
+    except PdfTooLarge as error:  # hundreds of units: the tables run past the page limit
+        messages.error(request, str(error))
+        return redirect(campaign.get_absolute_url())
+    return _file_response(content, name, "application/pdf")
 
 
 @require_GET

@@ -983,3 +983,16 @@ def test_query_count_does_not_grow_with_forms(
     if page == "campaign":
         visible = 5 + extra if persona == "propaganda" else 1 + extra
         assert len(response.context["rows"]) == min(visible, 50)
+
+
+def test_a_report_past_the_page_limit_says_so_instead_of_failing(
+    world, campaign, client_for, settings
+) -> None:
+    settings.CAMPUSMEDIA_PDF_MAX_PAGES = 1  # the demo-sized report has two pages or more
+    response = client_for(world.users["propaganda"]).get(
+        f"/reviews/{campaign.year}/report.pdf", follow=True
+    )
+
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == f"/reviews/{campaign.year}/"
+    assert "上限" in response.content.decode()
