@@ -577,7 +577,7 @@ def _holders(**filters: Any) -> list[Recipient]:
         is_active=True,
         person__role_assignments__in=RoleAssignment.objects.active().filter(**filters),
     )
-    return [Recipient(*row) for row in users.values_list("pk", "username", "email").distinct()]
+    return notifications.recipients(users)
 
 
 def recipients_for(form: ReviewForm) -> list[Recipient]:

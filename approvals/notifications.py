@@ -37,7 +37,8 @@ class Recipient:
         return self.username
 
 
-def _recipients(users: QuerySet[User]) -> list[Recipient]:
+def recipients(users: QuerySet[User]) -> list[Recipient]:
+    """The users as message recipients (one query)."""
     return [Recipient(*row) for row in users.values_list("pk", "username", "email").distinct()]
 
 
@@ -54,7 +55,7 @@ def signers_for(account_request: AccountRequest) -> list[Recipient]:
     users = User.objects.filter(is_active=True, person__role_assignments__in=holders).exclude(
         pk__in=[account_request.submitted_by_id or 0, account_request.endorsed_by_id or 0]
     )
-    return _recipients(users)
+    return recipients(users)
 
 
 def keepers_of(unit_id: int) -> list[Recipient]:
@@ -62,7 +63,7 @@ def keepers_of(unit_id: int) -> list[Recipient]:
     holders = RoleAssignment.objects.active().filter(
         unit_id=unit_id, role__in=[Role.SECRETARY, Role.HEAD]
     )
-    return _recipients(User.objects.filter(is_active=True, person__role_assignments__in=holders))
+    return recipients(User.objects.filter(is_active=True, person__role_assignments__in=holders))
 
 
 def after_step(account_request: AccountRequest, step: str) -> None:
@@ -76,7 +77,7 @@ def after_step(account_request: AccountRequest, step: str) -> None:
             S.APPROVED: NotificationVerb.APPROVED,
         }[state]
         filer_id = account_request.submitted_by_id or account_request.created_by_id
-        _send(_recipients(User.objects.filter(pk=filer_id, is_active=True)), verb, account_request)
+        _send(recipients(User.objects.filter(pk=filer_id, is_active=True)), verb, account_request)
 
 
 def team_change_recorded(event: TeamChangeEvent) -> None:
