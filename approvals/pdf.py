@@ -16,7 +16,7 @@ import functools
 import mimetypes
 import posixpath
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from unicodedata import east_asian_width
@@ -53,6 +53,8 @@ __all__ = [
     "PRINT_BASE_URL",
     "PdfTooLarge",
     "StaticOnlyURLFetcher",
+    "html_to_pdf",
+    "print_html",
     "render_approval_form",
     "render_pledge",
 ]
@@ -153,25 +155,35 @@ def _stylesheet(name: str) -> CSS:
     return CSS(filename=path, url_fetcher=StaticOnlyURLFetcher())
 
 
-def _write_pdf(template_name: str, context: Mapping[str, Any]) -> bytes:
-    """Render ``print/<template_name>.html`` (in Chinese) to PDF within the page limit, styled by
-    the common print stylesheet and the template's own."""
+def print_html(template_name: str, context: Mapping[str, Any]) -> str:
+    """``print/<template_name>.html`` rendered in Chinese, refused when it could only end above
+    the page limit."""
     limit = settings.CAMPUSMEDIA_PDF_MAX_PAGES
     with translation.override(PRINT_LANGUAGE):
         html = render_to_string(f"print/{template_name}.html", dict(context))
         if len(html) > limit * _HTML_CHARS_PER_PAGE:
             raise PdfTooLarge(_(ERR_TOO_LARGE) % {"limit": limit})
-        document = HTML(
-            string=html, base_url=PRINT_BASE_URL, url_fetcher=StaticOnlyURLFetcher()
-        ).render(
-            font_config=_font_config(),
-            stylesheets=[_stylesheet("base"), _stylesheet(template_name)],
-        )
-        if len(document.pages) > limit:
-            raise PdfTooLarge(
-                _(ERR_TOO_MANY_PAGES) % {"pages": len(document.pages), "limit": limit}
-            )
+    return html
+
+
+def html_to_pdf(html: str, stylesheets: Sequence[str], *, max_pages: int | None = None) -> bytes:
+    """Lay out printed HTML with the named print stylesheets and write the PDF. Needs no
+    database, so worker processes can call it (``filing.render``)."""
+    limit = max_pages or settings.CAMPUSMEDIA_PDF_MAX_PAGES
+    document = HTML(
+        string=html, base_url=PRINT_BASE_URL, url_fetcher=StaticOnlyURLFetcher()
+    ).render(font_config=_font_config(), stylesheets=[_stylesheet(name) for name in stylesheets])
+    if len(document.pages) > limit:
+        with translation.override(PRINT_LANGUAGE):
+            message = _(ERR_TOO_MANY_PAGES) % {"pages": len(document.pages), "limit": limit}
+        raise PdfTooLarge(message)
     return document.write_pdf()
+
+
+def _write_pdf(template_name: str, context: Mapping[str, Any]) -> bytes:
+    """Render ``print/<template_name>.html`` (in Chinese) to PDF within the page limit, styled by
+    the common print stylesheet and the template's own."""
+    return html_to_pdf(print_html(template_name, context), ["base", template_name])
 
 
 # --- What the papers show -----------------------------------------------------------------------

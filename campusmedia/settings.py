@@ -64,10 +64,14 @@ INSTALLED_APPS = [
     "guardian",
     "axes",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "campusmedia",
     "approvals",
     "annual_review",
     "alliance",
+    "filing",
+    "publication",
 ]
 
 MIDDLEWARE = [
@@ -249,6 +253,30 @@ CAMPUSMEDIA_PDF_MAX_PAGES = int(os.environ.get("CAMPUSMEDIA_PDF_MAX_PAGES", "20"
 # orders an account closed, and days before a campaign's due date that reminders start.
 CAMPUSMEDIA_CLOSE_ORDER_DAYS = int(os.environ.get("CAMPUSMEDIA_CLOSE_ORDER_DAYS", "15"))
 CAMPUSMEDIA_REVIEW_REMIND_DAYS = int(os.environ.get("CAMPUSMEDIA_REVIEW_REMIND_DAYS", "7"))
+
+# Background work (Django's tasks API through the django-tasks backport). By default a task runs
+# at once inside the request that enqueues it; production sets CAMPUSMEDIA_TASKS_BACKEND=database
+# and runs `manage.py db_worker` beside the web nodes.
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django_tasks_db.DatabaseBackend"
+            if os.environ.get("CAMPUSMEDIA_TASKS_BACKEND") == "database"
+            else "django_tasks.backends.immediate.ImmediateBackend"
+        ),
+    }
+}
+
+# Municipal filing (DOMAIN.md 5 and 7): the city whose forms the school files on (a module of
+# filing/cities/), the days the rules give for filing an opening, change or closure, and the
+# processes that render a batch's forms (both cores by default).
+CAMPUSMEDIA_FILING_CITY = os.environ.get("CAMPUSMEDIA_FILING_CITY", "binzhou")
+CAMPUSMEDIA_FILING_DAYS = int(os.environ.get("CAMPUSMEDIA_FILING_DAYS", "30"))
+CAMPUSMEDIA_FILING_REMIND_DAYS = int(os.environ.get("CAMPUSMEDIA_FILING_REMIND_DAYS", "7"))
+CAMPUSMEDIA_PDF_WORKERS = int(os.environ.get("CAMPUSMEDIA_PDF_WORKERS", str(os.cpu_count() or 1)))
+
+# The public verification page and API: requests per minute from one address.
+CAMPUSMEDIA_VERIFY_RATE_PER_MINUTE = int(os.environ.get("CAMPUSMEDIA_VERIFY_RATE_PER_MINUTE", "30"))
 
 LOGGING = {
     "version": 1,

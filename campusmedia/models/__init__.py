@@ -2,6 +2,7 @@
 
 from campusmedia.models.accounts import AccountHistory, MediaAccount, Platform, TeamMember
 from campusmedia.models.audit import AuditEvent
+from campusmedia.models.offices import Office
 from campusmedia.models.people import Person, RoleAssignment
 from campusmedia.models.units import Unit, UnitGroupObjectPermission, UnitRoleGroup
 from campusmedia.models.users import PasswordHistory, User
@@ -10,6 +11,7 @@ __all__ = [
     "AccountHistory",
     "AuditEvent",
     "MediaAccount",
+    "Office",
     "PasswordHistory",
     "Person",
     "Platform",

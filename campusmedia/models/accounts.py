@@ -13,6 +13,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from campusmedia.choices import AccountStatus, TeamRole, Verification
+from campusmedia.models.offices import Office
 from campusmedia.models.people import Person
 from campusmedia.models.units import Unit
 
@@ -98,6 +99,15 @@ class MediaAccount(models.Model):
     follower_count = models.PositiveIntegerField(_("粉丝量"), null=True, blank=True)
     operator_count = models.PositiveSmallIntegerField(_("运营人数"), null=True, blank=True)
     url = models.URLField(_("主页链接"), blank=True)
+    filing_office = models.ForeignKey(
+        Office,
+        verbose_name=_("备案地址"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounts",
+        help_text=_("向哪个网信部门报备；不填则报市级网信部门。"),
+    )
     status = models.CharField(
         _("状态"), max_length=20, choices=AccountStatus.choices, default=AccountStatus.APPROVED
     )

@@ -33,6 +33,9 @@ class AuditAction(models.TextChoices):
     ZERO_REPORT = "zero_report", _("零报告")
     CLOSE_ORDERED = "close_ordered", _("责令注销")
     EXPORT = "export", _("导出")
+    FILING_BATCH = "filing_batch", _("市网信办报备")
+    OFFICE_CHANGED = "office_changed", _("网信部门信息变更")
+    EDITION_PUBLISHED = "edition", _("发布公开名录")
 
 
 class AuditOutcome(models.TextChoices):
