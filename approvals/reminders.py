@@ -2,7 +2,8 @@
 
 Per user: requests waiting for their step, returned requests of their units, team changes to
 file under the 3-day rule (due or overdue), approved accounts not yet reported open, student
-administrators leaving soon; and from the annual review: their units' forms still with the unit
+administrators leaving soon; for the department, accounts due for municipal filing within
+``CAMPUSMEDIA_FILING_REMIND_DAYS`` or past; and from the annual review: their units' forms still with the unit
 when the due date (or the rectify date) is ``CAMPUSMEDIA_REVIEW_REMIND_DAYS`` away or past, forms
 waiting for their signature or conclusion, and open orders to close their units' accounts. Users
 with nothing due get nothing.
@@ -27,6 +28,7 @@ from campusmedia.choices import AccountStatus, Role, Tier, kinds_of_tier
 from campusmedia.models import MediaAccount, RoleAssignment, TeamMember, User
 from campusmedia.permissions import Access, Action
 from campusmedia.selectors import leaving_administrators
+from filing.selectors import DueFiling, due_filings
 
 
 @dataclass
@@ -41,6 +43,8 @@ class Digest:
     reviews_to_fill: list[ReviewForm] = field(default_factory=list)
     reviews_waiting: list[ReviewForm] = field(default_factory=list)
     close_orders: list[CloseOrder] = field(default_factory=list)
+    # Municipal filing (the department): accounts due within the reminder period or past.
+    filings: list[DueFiling] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
@@ -51,6 +55,7 @@ class Digest:
             or self.reviews_to_fill
             or self.reviews_waiting
             or self.close_orders
+            or self.filings
         )
 
 
@@ -113,9 +118,17 @@ def digests(today: datetime.date | None = None) -> list[Digest]:
         .distinct()
     )
     out = []
+    filings: list[DueFiling] | None = None
+    filing_horizon = today + datetime.timedelta(days=settings.CAMPUSMEDIA_FILING_REMIND_DAYS)
     for user in User.objects.filter(pk__in=user_ids).order_by("username"):
         access = Access(user)
         digest = Digest(user=user)
+        if access.writes_all:
+            if filings is None:
+                filings = [
+                    d for d in due_filings() if not d.waiting and d.due_on <= filing_horizon
+                ]
+            digest.filings = filings[:50]
         digest.waiting = list(waiting_for(access).select_related("owner_unit")[:50])
         manage = access.unit_ids(Action.MANAGE)
         keeps = manage is None or bool(manage)

@@ -12,6 +12,8 @@ from annual_review import api as review_api
 from approvals import api as approvals_api
 from campusmedia import views
 from campusmedia.api import views as api_views
+from filing import api as filing_api
+from publication import api as publication_api
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -19,6 +21,7 @@ router.register("units", api_views.UnitViewSet, basename="api-unit")
 router.register("accounts", api_views.AccountViewSet, basename="api-account")
 router.register("requests", approvals_api.RequestViewSet, basename="api-request")
 router.register("reviews", review_api.ReviewViewSet, basename="api-review")
+router.register("batches", filing_api.BatchViewSet, basename="api-batch")
 
 handler403 = "campusmedia.views.permission_denied"
 
@@ -32,6 +35,8 @@ urlpatterns = [
     path("people/<int:pk>/reveal/", views.person_reveal, name="person_reveal"),
     path("requests/", include("approvals.urls")),
     path("reviews/", include("annual_review.urls")),
+    path("filing/", include("filing.urls")),
+    path("public/", include("publication.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
@@ -43,6 +48,11 @@ urlpatterns = [
         "api/v1/accounts/<int:pk>/report-opening/",
         approvals_api.ReportOpeningView.as_view(),
         name="api-report-opening",
+    ),
+    path(
+        "api/v1/public/registry/",
+        publication_api.PublicRegistryView.as_view(),
+        name="api-public-registry",
     ),
     path("api/v1/", include(router.urls)),
     path("api/schema/", login_not_required(SpectacularAPIView.as_view()), name="api-schema"),

@@ -26,6 +26,7 @@ from campusmedia.forms import LoginForm, RevealForm, registry_filter_bar
 from campusmedia.models import MediaAccount, Person, RoleAssignment, Unit
 from campusmedia.models.audit import AuditAction, AuditOutcome
 from campusmedia.permissions import Action, get_access, get_for
+from filing import selectors as filing_selectors
 
 
 @require_GET
@@ -41,6 +42,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "statuses": AccountStatus,
             "requests": requests_panel,
             "reviews": review_selectors.home_panel(access),
+            "filing": filing_selectors.due_summary() if access.reads_all else None,
         },
     )
 

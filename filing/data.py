@@ -134,9 +134,7 @@ def _first(units: list[Unit], attribute: str) -> str:
     return next((getattr(u, attribute) for u in units if getattr(u, attribute)), "")
 
 
-def build(
-    account: MediaAccount, *, heads: dict[int, Person], labels: dict[str, str]
-) -> FilingData:
+def build(account: MediaAccount, *, heads: dict[int, Person], labels: dict[str, str]) -> FilingData:
     """``account`` comes from ``filing_accounts``; ``heads`` from ``unit_heads`` over the chain."""
     unit = account.owner_unit
     chain = _chain(unit)

@@ -14,7 +14,6 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField
 
 from approvals.storage import get_private_storage
 from campusmedia.crypto import EncryptedCharField
@@ -69,7 +68,10 @@ class Batch(models.Model):
     year = models.PositiveSmallIntegerField(_("年度"))
     seq = models.PositiveSmallIntegerField(_("批次"))
     city = models.SlugField(_("城市"), max_length=32)
-    state = FSMField(_("状态"), max_length=16, choices=BatchState.choices, default=BatchState.DRAFT)
+    # Changed only by filing.services, under a row lock: draft → generating → ready → sent → done.
+    state = models.CharField(
+        _("状态"), max_length=16, choices=BatchState.choices, default=BatchState.DRAFT
+    )
     note = models.TextField(_("备注"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"

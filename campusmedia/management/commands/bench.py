@@ -91,6 +91,10 @@ class Command(BaseCommand):
 
             results["reviews"] = review_bench.measure(repeat)
             review_bench.print_figures(self.stdout.write, results["reviews"])
+            from filing import bench as filing_bench
+
+            results["filing"] = filing_bench.measure()
+            filing_bench.print_figures(self.stdout.write, results["filing"])
             if options["large"]:
                 call_command("seed_scale", accounts=options["large"], verbosity=0)
                 large = self._pages(personas, repeat, only_lists=True)
