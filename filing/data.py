@@ -11,9 +11,18 @@ import datetime
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Prefetch, QuerySet
+from django.utils import translation
 
-from campusmedia.choices import AccountStatus, Role, TeamRole, UnitKind, Verification
+from campusmedia.choices import (
+    AccountStatus,
+    Role,
+    TeamRole,
+    UnitKind,
+    Verification,
+    choice_labels,
+)
 from campusmedia.models import MediaAccount, Person, RoleAssignment, TeamMember, Unit
 
 
@@ -182,11 +191,12 @@ def build(account: MediaAccount, *, heads: dict[int, Person], labels: dict[str, 
 def filing_data(accounts: Iterable[MediaAccount]) -> Iterator[FilingData]:
     """``FilingData`` for accounts loaded through ``filing_accounts``, with one query for the
     heads of all their units."""
-    from campusmedia.choices import choice_labels
-
     accounts = list(accounts)
     unit_ids = {u.pk for a in accounts for u in _chain(a.owner_unit)}
     heads = unit_heads(unit_ids)
-    labels = {str(k): str(v) for k, v in choice_labels(UnitKind).items()}
+    # The forms are Chinese whatever the language of the page that starts a batch: a label in
+    # another language would change every fingerprint.
+    with translation.override(settings.LANGUAGE_CODE):
+        labels = {str(k): str(v) for k, v in choice_labels(UnitKind).items()}
     for account in accounts:
         yield build(account, heads=heads, labels=labels)

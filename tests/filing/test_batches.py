@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import subprocess
 import zipfile
 
 import pytest
@@ -20,7 +21,7 @@ from django.utils import timezone
 from approvals import services as requests
 from approvals.choices import RequestKind
 from campusmedia.choices import AccountStatus, TeamRole
-from campusmedia.models import AuditEvent, MediaAccount
+from campusmedia.models import AuditEvent, MediaAccount, Office
 from campusmedia.models.audit import AuditAction
 from filing import services
 from filing.choices import BatchState, ItemKind, Receipt
@@ -287,3 +288,35 @@ def test_due_dates_count_from_the_opening(filing_world):
     assert not due[world.accounts["b"].name].overdue
     _start(world)
     assert all(d.waiting for d in due_filings())
+
+
+# --- Other cities --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("city", "title", "accounts"),
+    [
+        ("rizhao", "日照市微信公众账号备案登记表", WECHAT),
+        # Langfang files every new-media account; a suspended one still exists on its platform.
+        (
+            "langfang",
+            "廊坊市新媒体账号登记备案表",
+            ("school", "propaganda", "school_org", "a", "a_org", "b"),
+        ),
+    ],
+)
+def test_switching_the_city_yields_that_citys_forms(
+    world, settings, committed, city, title, accounts
+):
+    settings.CAMPUSMEDIA_FILING_CITY = city
+    Office.objects.create(city=city, name=f"{city}网信办", email=f"{city}@example.cn")
+    batch = _generated(world, committed)
+    assert _names(batch) == world.account_names(*accounts)
+    archive = _zip(batch.packets.get())
+    forms = [n for n in archive.namelist() if n.startswith("登记表/")]
+    assert len(forms) == len(accounts)
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=archive.read(forms[0]), capture_output=True, check=True
+    ).stdout.decode()
+    assert title in text
+    assert batch.city == city
