@@ -6,3 +6,6 @@ class FilingConfig(AppConfig):
     name = "filing"
     verbose_name = _("市网信办报备")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from filing import receivers  # noqa: F401

@@ -24,15 +24,22 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campusmedia.auditlog import audit_record
-from campusmedia.choices import AccountStatus
+from campusmedia.choices import AccountStatus, Role
 from campusmedia.crypto import blind_index
-from campusmedia.models import MediaAccount, Office, User
+from campusmedia.models import (
+    AccountHistory,
+    MediaAccount,
+    Office,
+    RoleAssignment,
+    TeamMember,
+    User,
+)
 from campusmedia.models.audit import AuditAction
 from campusmedia.permissions import Access
 from filing.choices import BatchState, ItemKind, Receipt
@@ -114,21 +121,58 @@ def _kind(account: MediaAccount, filing: AccountFiling | None, print_: str) -> s
     return ItemKind.CLOSE if closed else ItemKind.CHANGE
 
 
+def stale_accounts(form: CityForm) -> QuerySet[MediaAccount]:
+    """The accounts of the form's platforms whose filed data may have changed: running and never
+    filed (or filed closed), or with anything the forms print changed since ``checked_at``: the
+    account's history, a person on its team, its unit, or the head of its unit or the unit
+    above. Only these are read and fingerprinted; the rest are known to be unchanged."""
+    checked = OuterRef("municipal_filing__checked_at")
+    account = OuterRef("pk")
+    team_changed = TeamMember.objects.filter(account=account, person__updated_at__gt=checked)
+    history = AccountHistory.objects.filter(account=account, at__gt=checked)
+    heads = RoleAssignment.objects.filter(role=Role.HEAD).filter(
+        Q(created_at__gt=checked) | Q(person__updated_at__gt=checked)
+    )
+    head_changed = heads.filter(
+        Q(unit=OuterRef("owner_unit")) | Q(unit=OuterRef("owner_unit__parent"))
+    )
+    filed = Q(municipal_filing__isnull=False)
+    accounts = MediaAccount.objects.filter(
+        Q(status__in=LIVE_STATUSES, municipal_filing__isnull=True)
+        | Q(status__in=LIVE_STATUSES, municipal_filing__filed_closed=True)
+        | Q(status=AccountStatus.CLOSED, municipal_filing__filed_closed=False)
+        | (
+            filed
+            & Q(municipal_filing__filed_closed=False)
+            & (
+                Exists(history)
+                | Exists(team_changed)
+                | Exists(head_changed)
+                | Q(owner_unit__updated_at__gt=F("municipal_filing__checked_at"))
+                | Q(owner_unit__parent__updated_at__gt=F("municipal_filing__checked_at"))
+            )
+        )
+    ).filter(status__in=[*LIVE_STATUSES, AccountStatus.CLOSED])
+    if form.platforms is not None:
+        accounts = accounts.filter(platform__code__in=form.platforms)
+    return accounts
+
+
 def filing_candidates(*, form: CityForm | None = None) -> tuple[list[Candidate], list[int]]:
     """Every account that needs filing now, and the ids of the filed accounts found unchanged.
 
-    Reads every account the city's form covers (running ones, and closed ones filed as running),
-    in a fixed number of queries per thousand accounts.
+    Reads the accounts the city's form covers that may have moved since their data was last
+    found equal to the office's (``stale_accounts``), in a fixed number of queries per thousand.
     """
     form = form or city_form()
     municipal = municipal_office(form.code)
-    filings = {f.account_id: f for f in AccountFiling.objects.all()}
+    accounts = stale_accounts(form)
+    filings = {
+        f.account_id: f for f in AccountFiling.objects.filter(account_id__in=accounts.values("pk"))
+    }
     pending = set(
         BatchItem.objects.filter(receipt=Receipt.PENDING).values_list("account_id", "fingerprint")
     )
-    accounts = MediaAccount.objects.filter(status__in=[*LIVE_STATUSES, AccountStatus.CLOSED])
-    if form.platforms is not None:
-        accounts = accounts.filter(platform__code__in=form.platforms)
     candidates: list[Candidate] = []
     unchanged: list[int] = []
     ids = list(accounts.order_by("pk").values_list("pk", flat=True))

@@ -950,7 +950,7 @@ def _spread(world: World, campaign: ReviewCampaign) -> None:
 QUERIES: dict[tuple[str, str], int] = {
     ("propaganda", "index"): 7,
     ("propaganda", "campaign"): 16,
-    ("propaganda", "home"): 16,
+    ("propaganda", "home"): 17,
     ("sec_a", "index"): 7,
     ("sec_a", "campaign"): 11,
     ("sec_a", "home"): 16,

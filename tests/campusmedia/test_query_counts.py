@@ -41,7 +41,7 @@ LIST_PAGES = {"registry", "unit_tree", "api_accounts"}
 #   api_accounts count, one page of accounts
 EXPECTED: dict[tuple[str, str], int] = {
     ("propaganda", "registry"): 6,
-    ("propaganda", "home"): 14,
+    ("propaganda", "home"): 15,
     ("propaganda", "unit_tree"): 4,
     ("propaganda", "api_accounts"): 5,
     ("sec_a", "registry"): 7,

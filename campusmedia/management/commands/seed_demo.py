@@ -31,6 +31,7 @@ from campusmedia.models import (
     Unit,
     User,
 )
+from filing.demo import seed_demo_offices
 
 LOGIN_ORDER = (
     "propaganda",
@@ -61,6 +62,7 @@ class Command(BaseCommand):
             # New approvals continue after the numbers the demo accounts already carry.
             approval_counters_sync()
             seed_demo_requests()
+            seed_demo_offices()
         self._report(plan, units)
 
     # Units
