@@ -3,10 +3,10 @@
 Per user: requests waiting for their step, returned requests of their units, team changes to
 file under the 3-day rule (due or overdue), approved accounts not yet reported open, student
 administrators leaving soon; for the department, accounts due for municipal filing within
-``CAMPUSMEDIA_FILING_REMIND_DAYS`` or past; and from the annual review: their units' forms still with the unit
-when the due date (or the rectify date) is ``CAMPUSMEDIA_REVIEW_REMIND_DAYS`` away or past, forms
-waiting for their signature or conclusion, and open orders to close their units' accounts. Users
-with nothing due get nothing.
+``CAMPUSMEDIA_FILING_REMIND_DAYS`` or past; and from the annual review: their units' forms
+still with the unit when the due date (or the rectify date) is ``CAMPUSMEDIA_REVIEW_REMIND_DAYS``
+away or past, forms waiting for their signature or conclusion, and open orders to close their
+units' accounts. Users with nothing due get nothing.
 """
 
 from __future__ import annotations
@@ -125,9 +125,7 @@ def digests(today: datetime.date | None = None) -> list[Digest]:
         digest = Digest(user=user)
         if access.writes_all:
             if filings is None:
-                filings = [
-                    d for d in due_filings() if not d.waiting and d.due_on <= filing_horizon
-                ]
+                filings = [d for d in due_filings() if not d.waiting and d.due_on <= filing_horizon]
             digest.filings = filings[:50]
         digest.waiting = list(waiting_for(access).select_related("owner_unit")[:50])
         manage = access.unit_ids(Action.MANAGE)

@@ -89,7 +89,7 @@ class PacketSerializer(serializers.ModelSerializer):
 
 
 class BatchSerializer(serializers.ModelSerializer):
-    label = serializers.CharField(source="__str__", read_only=True)
+    label = serializers.CharField(source="__str__", read_only=True)  # type: ignore[assignment]
     state_label = serializers.CharField(source="get_state_display", read_only=True)
     percent = serializers.IntegerField(read_only=True)
     n_items = serializers.IntegerField(read_only=True)

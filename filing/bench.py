@@ -71,9 +71,11 @@ def measure(workers: int = 2) -> dict[str, Any]:
                 .objects.filter(person__role_assignments__role=Role.PROPAGANDA_REVIEWER)
                 .first()
             )
-            candidates, _unchanged = services.filing_candidates(form=form)
-            wanted = {a.pk for a in chosen}
-            candidates = [c for c in candidates if c.account.pk in wanted]
+            if actor is None:
+                raise SystemExit("bench data lacks a propaganda reviewer")
+            candidates, _unchanged = services.filing_candidates(
+                form=form, among=MediaAccount.objects.filter(pk__in=[a.pk for a in chosen])
+            )
             batch = services._batch_with_items(
                 form, candidates, actor=actor, note="bench", now=timezone.now()
             )

@@ -148,7 +148,7 @@ def letter_pdf(
     sender = _sender()
     school = sender.parent if sender is not None else None
     kinds = choice_labels(ItemKind)
-    counts = defaultdict(int)
+    counts: defaultdict[str, int] = defaultdict(int)
     for item in items:
         counts[item.kind] += 1
     context = {
@@ -226,7 +226,7 @@ def packet_zip(
     stamp = timezone.localtime(batch.created_at).timetuple()[:6]
 
     def add(name: str, data: bytes, compress: bool = False) -> None:
-        info = zipfile.ZipInfo(name, date_time=stamp)  # type: ignore[arg-type]
+        info = zipfile.ZipInfo(name, date_time=stamp)
         info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
         archive.writestr(info, data)
 

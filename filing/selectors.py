@@ -106,7 +106,7 @@ def due_filings(
     queryset = _due_queryset(form)
     if accounts is not None:
         queryset = queryset.filter(pk__in=accounts.values("pk"))
-    rows = queryset.values(
+    rows = queryset.values(  # type: ignore[misc]  # annotations of _due_queryset
         "pk",
         "name",
         "status",
@@ -179,11 +179,15 @@ def account_filing_state(account: MediaAccount) -> AccountFilingState:
 
 def batch_list() -> QuerySet[Batch]:
     """Batches with their item counts by receipt (one query)."""
-    return Batch.objects.select_related("created_by").annotate(
-        n_items=Count("items"),
-        n_filed=Count("items", filter=Q(items__receipt=Receipt.FILED)),
-        n_returned=Count("items", filter=Q(items__receipt=Receipt.RETURNED)),
-    ).order_by("-year", "-seq")
+    return (
+        Batch.objects.select_related("created_by")
+        .annotate(
+            n_items=Count("items"),
+            n_filed=Count("items", filter=Q(items__receipt=Receipt.FILED)),
+            n_returned=Count("items", filter=Q(items__receipt=Receipt.RETURNED)),
+        )
+        .order_by("-year", "-seq")
+    )
 
 
 def batch_items(batch: Batch) -> QuerySet[BatchItem]:

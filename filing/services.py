@@ -158,7 +158,9 @@ def stale_accounts(form: CityForm) -> QuerySet[MediaAccount]:
     return accounts
 
 
-def filing_candidates(*, form: CityForm | None = None) -> tuple[list[Candidate], list[int]]:
+def filing_candidates(
+    *, form: CityForm | None = None, among: QuerySet[MediaAccount] | None = None
+) -> tuple[list[Candidate], list[int]]:
     """Every account that needs filing now, and the ids of the filed accounts found unchanged.
 
     Reads the accounts the city's form covers that may have moved since their data was last
@@ -167,6 +169,8 @@ def filing_candidates(*, form: CityForm | None = None) -> tuple[list[Candidate],
     form = form or city_form()
     municipal = municipal_office(form.code)
     accounts = stale_accounts(form)
+    if among is not None:
+        accounts = accounts.filter(pk__in=among.values("pk"))
     filings = {
         f.account_id: f for f in AccountFiling.objects.filter(account_id__in=accounts.values("pk"))
     }

@@ -7,6 +7,8 @@ object of theirs to hide, so no 404).
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from campusmedia.auditlog import audit_record
+from campusmedia.models import User
 from campusmedia.models.audit import AuditAction
 from campusmedia.permissions import Access, get_access
 from filing import selectors, services
@@ -28,6 +31,14 @@ from filing.forms import BatchCreateForm, ReceiptForm, first_error
 from filing.models import Batch, BatchItem, BatchPacket
 from filing.packets import packet_bytes, packet_filename
 from filing.permissions import may_download_packets, may_run_batches, may_view_batches
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _htmx(request: HttpRequest) -> bool:
+    return bool(getattr(request, "htmx", False))
 
 
 def _viewer(request: HttpRequest) -> Access:
@@ -74,7 +85,7 @@ def batch_create(request: HttpRequest) -> HttpResponse:
         return redirect("filing:batch_index")
     try:
         batch = services.batch_create(
-            actor=request.user, note=form.cleaned_data["note"], request=request
+            actor=_user(request), note=form.cleaned_data["note"], request=request
         )
     except ValidationError as error:
         _message(request, error)
@@ -132,7 +143,7 @@ def batch_progress(request: HttpRequest, pk: int) -> HttpResponse:
     _viewer(request)
     batch = get_object_or_404(Batch, pk=pk)
     response = render(request, "filing/_progress.html", {"batch": batch})
-    if request.htmx and batch.state != BatchState.GENERATING:
+    if _htmx(request) and batch.state != BatchState.GENERATING:
         response["HX-Refresh"] = "true"
     return response
 
@@ -142,7 +153,7 @@ def batch_generate(request: HttpRequest, pk: int) -> HttpResponse:
     _runner(request)
     batch = get_object_or_404(Batch, pk=pk)
     try:
-        batch = services.batch_generate(batch=batch, actor=request.user, request=request)
+        batch = services.batch_generate(batch=batch, actor=_user(request), request=request)
     except ValidationError as error:
         _message(request, error)
     except Exception:
@@ -159,7 +170,7 @@ def batch_send(request: HttpRequest, pk: int) -> HttpResponse:
     was = batch.state
     try:
         batch = services.batch_send(
-            batch=batch, actor=request.user, email=by_email, request=request
+            batch=batch, actor=_user(request), email=by_email, request=request
         )
     except ValidationError as error:
         _message(request, error)
@@ -189,14 +200,14 @@ def item_receipt(request: HttpRequest, pk: int) -> HttpResponse:
                         item, form.cleaned_data["receipt"], form.cleaned_data["note"]
                     )
                 ],
-                actor=request.user,
+                actor=_user(request),
                 request=request,
             )
         except ValidationError as exc:
             error = first_error(exc)
     else:
         error = first_error(form.errors)
-    if request.htmx:
+    if _htmx(request):
         item = selectors.batch_items(item.batch).get(pk=item.pk)
         context = {
             "item": item,
@@ -222,7 +233,7 @@ def packet_receipts(request: HttpRequest, pk: int) -> HttpResponse:
         count = services.receipts_record(
             batch=packet.batch,
             lines=[services.ReceiptLine(item, Receipt.FILED) for item in items],
-            actor=request.user,
+            actor=_user(request),
             request=request,
         )
     except ValidationError as error:
@@ -251,8 +262,8 @@ def packet_download(request: HttpRequest, pk: int) -> HttpResponse:
         detail={"packet": packet.pk, "office": packet.office.name, "size": len(data)},
     )
     response = HttpResponse(data, content_type="application/zip")
-    response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=packet_filename(packet)
+    response["Content-Disposition"] = (
+        content_disposition_header(as_attachment=True, filename=packet_filename(packet)) or ""
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "no-store"

@@ -27,7 +27,7 @@ from filing.choices import BatchState, Receipt
 from filing.models import Batch, BatchItem
 from filing.services import batch_build
 from tests.conftest import PASSWORD, World
-from tests.e2e.conftest import Login
+from tests.e2e.conftest import CHROMIUM, Login
 
 PROGRESS_SHOT = Path("/tmp/filing-progress.png")
 BATCH_SHOT = Path("/tmp/filing-batch.png")
@@ -127,3 +127,30 @@ def test_the_department_files_the_demo_accounts(live_server, login: Login) -> No
     second.refresh_from_db()
     assert (first.receipt, second.receipt) == (Receipt.FILED, Receipt.RETURNED)
     assert first.account.municipal_filing.fingerprint == first.fingerprint
+
+
+def test_an_anonymous_visitor_verifies_an_account(live_server, committed_world, monkeypatch):
+    """No login: an official account is found by name, an unknown name is "not official"."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    official = MediaAccount.objects.filter(status="active").order_by("name").first()
+    assert official is not None
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page(locale="zh-CN")
+        page.goto(f"{live_server.url}/public/verify/")
+        page.fill("input[name=q]", official.name)
+        page.locator("form [type=submit]").first.click()
+        page.wait_for_load_state()
+        body = page.content()
+        assert "官方账号" in body and official.approval_number in body
+        assert "/accounts/login/" not in page.url
+        page.fill("input[name=q]", "冒名顶替的假账号")
+        page.locator("form [type=submit]").first.click()
+        page.wait_for_load_state()
+        assert "不是本校登记的官方账号" in page.content()
+        browser.close()
