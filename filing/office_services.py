@@ -187,7 +187,9 @@ def account_office_set(
     if office is not None and (office.city != city or not office.is_active):
         raise ValidationError({"filing_office": _(ERR_OFFICE_CHOICE)})
     account = (
-        MediaAccount.objects.select_for_update().select_related("filing_office").get(pk=account.pk)
+        MediaAccount.objects.select_for_update(of=("self",))
+        .select_related("filing_office")
+        .get(pk=account.pk)
     )
     old = account.filing_office
     if (old.pk if old else None) == (office.pk if office else None):
