@@ -320,3 +320,24 @@ def test_switching_the_city_yields_that_citys_forms(
     ).stdout.decode()
     assert title in text
     assert batch.city == city
+
+
+# --- The production path: the database backend and its worker -----------------------------------
+
+
+def test_generation_queued_in_the_database_is_run_by_the_worker(filing_world, settings, committed):
+    from django.core.management import call_command
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    world = filing_world
+    batch = _start(world)
+    with committed():
+        services.batch_generate(batch=batch, actor=world.users["propaganda"])
+    batch.refresh_from_db()
+    assert batch.state == BatchState.GENERATING and batch.task_id
+    assert DBTaskResult.objects.filter(status="READY").count() == 1
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    batch.refresh_from_db()
+    assert batch.state == BatchState.READY and batch.packets.count() == 2
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
