@@ -325,6 +325,9 @@ def test_switching_the_city_yields_that_citys_forms(
 # --- The production path: the database backend and its worker -----------------------------------
 
 
+# The worker closes and reopens its connection between tasks, as it does in production: the data
+# must be committed for it.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_generation_queued_in_the_database_is_run_by_the_worker(filing_world, settings, committed):
     from django.core.management import call_command
     from django_tasks_db.models import DBTaskResult
