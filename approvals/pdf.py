@@ -29,6 +29,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 from weasyprint import CSS, HTML
+from weasyprint.document import Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -54,6 +55,7 @@ __all__ = [
     "PdfTooLarge",
     "StaticOnlyURLFetcher",
     "html_to_pdf",
+    "layout",
     "print_html",
     "render_approval_form",
     "render_pledge",
@@ -166,9 +168,9 @@ def print_html(template_name: str, context: Mapping[str, Any]) -> str:
     return html
 
 
-def html_to_pdf(html: str, stylesheets: Sequence[str], *, max_pages: int | None = None) -> bytes:
-    """Lay out printed HTML with the named print stylesheets and write the PDF. Needs no
-    database, so worker processes can call it (``filing.render``)."""
+def layout(html: str, stylesheets: Sequence[str], *, max_pages: int | None = None) -> Document:
+    """Lay out printed HTML with the named print stylesheets, refused above the page limit.
+    Needs no database, so worker processes can call it (``filing.render``)."""
     limit = max_pages or settings.CAMPUSMEDIA_PDF_MAX_PAGES
     document = HTML(
         string=html, base_url=PRINT_BASE_URL, url_fetcher=StaticOnlyURLFetcher()
@@ -177,7 +179,12 @@ def html_to_pdf(html: str, stylesheets: Sequence[str], *, max_pages: int | None 
         with translation.override(PRINT_LANGUAGE):
             message = _(ERR_TOO_MANY_PAGES) % {"pages": len(document.pages), "limit": limit}
         raise PdfTooLarge(message)
-    return document.write_pdf()
+    return document
+
+
+def html_to_pdf(html: str, stylesheets: Sequence[str], *, max_pages: int | None = None) -> bytes:
+    """``layout`` written as a PDF."""
+    return layout(html, stylesheets, max_pages=max_pages).write_pdf()
 
 
 def _write_pdf(template_name: str, context: Mapping[str, Any]) -> bytes:

@@ -19,18 +19,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 
 from pypdf import PdfWriter
-from weasyprint import HTML
 from weasyprint.document import Document
 
 from approvals import pdf
-from approvals.pdf import (
-    ERR_TOO_MANY_PAGES,
-    PRINT_BASE_URL,
-    PdfTooLarge,
-    StaticOnlyURLFetcher,
-    _font_config,
-    _stylesheet,
-)
+from approvals.pdf import layout
 
 # Forms per job, at most: small enough that both cores stay busy to the end and the progress
 # bar moves often, large enough that each part of the merged PDF carries one font subset for
@@ -44,12 +36,6 @@ class Rendered:
     merged: bytes | None  # all forms in one PDF (None when not asked for)
 
 
-def _layout(html: str, stylesheets: Sequence[str]) -> Document:
-    return HTML(string=html, base_url=PRINT_BASE_URL, url_fetcher=StaticOnlyURLFetcher()).render(
-        font_config=_font_config(), stylesheets=[_stylesheet(name) for name in stylesheets]
-    )
-
-
 def render_chunk(
     htmls: Sequence[str], stylesheets: Sequence[str], *, each: bool, merged: bool, max_pages: int
 ) -> tuple[list[bytes], bytes | None]:
@@ -57,11 +43,7 @@ def render_chunk(
     documents: list[Document] = []
     pdfs: list[bytes] = []
     for html in htmls:
-        document = _layout(html, stylesheets)
-        if len(document.pages) > max_pages:
-            raise PdfTooLarge(
-                ERR_TOO_MANY_PAGES % {"pages": len(document.pages), "limit": max_pages}
-            )
+        document = layout(html, stylesheets, max_pages=max_pages)
         if each:
             pdfs.append(document.write_pdf())
         if merged:

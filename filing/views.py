@@ -7,12 +7,12 @@ object of theirs to hide, so no 404).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
@@ -109,11 +109,12 @@ def _batch_context(batch: Batch, access: Access) -> dict:
     packets = {p.office_id: p for p in batch.packets.all()}
     for office_id, group in offices.items():
         group["packet"] = packets.get(office_id)
-    counts = batch.items.aggregate(
-        filed=Count("id", filter=Q(receipt=Receipt.FILED)),
-        returned=Count("id", filter=Q(receipt=Receipt.RETURNED)),
-        pending=Count("id", filter=Q(receipt=Receipt.PENDING)),
-    )
+    receipts = Counter(item.receipt for item in items)
+    counts = {
+        "filed": receipts[Receipt.FILED],
+        "returned": receipts[Receipt.RETURNED],
+        "pending": receipts[Receipt.PENDING],
+    }
     return {
         "batch": batch,
         "groups": list(offices.values()),
