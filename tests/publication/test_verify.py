@@ -261,7 +261,17 @@ def test_the_page_reads_with_two_queries(world, client_for, django_assert_max_nu
 # --- Rate limit --------------------------------------------------------------------------------
 
 
-def test_the_page_answers_429_after_the_limit(world, client_for, settings):
+@pytest.fixture
+def one_window(monkeypatch):
+    """Keep every look-up of a test inside one minute: on the real clock a test that started at
+    hh:mm:59.9 would count its hits in two windows and never reach the limit."""
+    from publication import ratelimit
+
+    now = datetime.datetime(2026, 3, 1, 9, 0, 30).timestamp()
+    monkeypatch.setattr(ratelimit, "_now", lambda: now)
+
+
+def test_the_page_answers_429_after_the_limit(world, client_for, settings, one_window):
     settings.CAMPUSMEDIA_VERIFY_RATE_PER_MINUTE = 3
     anonymous = client_for(None)
     for _ in range(3):
@@ -275,7 +285,7 @@ def test_the_page_answers_429_after_the_limit(world, client_for, settings):
     assert 1 <= int(response["Retry-After"]) <= 60
 
 
-def test_the_api_answers_429_with_detail_after_the_limit(world, client_for, settings):
+def test_the_api_answers_429_with_detail_after_the_limit(world, client_for, settings, one_window):
     settings.CAMPUSMEDIA_VERIFY_RATE_PER_MINUTE = 2
     anonymous = client_for(None)
     assert api(anonymous, "gh_cs01").status_code == 200
@@ -287,7 +297,7 @@ def test_the_api_answers_429_with_detail_after_the_limit(world, client_for, sett
     assert "Retry-After" in response
 
 
-def test_the_page_and_the_api_share_the_limit(world, client_for, settings):
+def test_the_page_and_the_api_share_the_limit(world, client_for, settings, one_window):
     settings.CAMPUSMEDIA_VERIFY_RATE_PER_MINUTE = 2
     anonymous = client_for(None)
     assert page(anonymous, "gh_cs01")[0] == 200
@@ -298,7 +308,7 @@ def test_the_page_and_the_api_share_the_limit(world, client_for, settings):
 
 
 def test_the_limit_is_per_address_and_a_forged_header_does_not_reset_it(
-    world, client_for, settings
+    world, client_for, settings, one_window
 ):
     settings.CAMPUSMEDIA_VERIFY_RATE_PER_MINUTE = 1
     anonymous = client_for(None)
