@@ -69,3 +69,6 @@ class NotificationVerb(models.TextChoices):
     TEAM_CHANGE_DUE = "team_change_due", _("管理队伍变更待报备")
     REVIEW = "review", _("年检")
     CLOSE_ORDERED = "close_ordered", _("责令注销")
+    ALLIANCE_TASK = "alliance_task", _("联盟互动任务")
+    NOTICE = "notice", _("政策通知")
+    PREPUBLICATION = "prepublication", _("发布前审批")

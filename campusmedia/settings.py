@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "alliance",
     "filing",
     "publication",
+    "stats",
 ]
 
 MIDDLEWARE = [
@@ -277,6 +278,12 @@ CAMPUSMEDIA_PDF_WORKERS = int(os.environ.get("CAMPUSMEDIA_PDF_WORKERS", str(os.c
 
 # The public verification page and API: requests per minute from one address.
 CAMPUSMEDIA_VERIFY_RATE_PER_MINUTE = int(os.environ.get("CAMPUSMEDIA_VERIFY_RATE_PER_MINUTE", "30"))
+
+# The New Media Alliance: a notice's unread recipients are reminded at most once in this many
+# hours (a double click sends one reminder), and a task's pending members are reminded daily from
+# this many days before its deadline.
+CAMPUSMEDIA_NOTICE_REMIND_HOURS = int(os.environ.get("CAMPUSMEDIA_NOTICE_REMIND_HOURS", "12"))
+CAMPUSMEDIA_TASK_REMIND_DAYS = int(os.environ.get("CAMPUSMEDIA_TASK_REMIND_DAYS", "1"))
 
 LOGGING = {
     "version": 1,

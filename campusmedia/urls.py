@@ -37,6 +37,8 @@ urlpatterns = [
     path("reviews/", include("annual_review.urls")),
     path("filing/", include("filing.urls")),
     path("public/", include("publication.urls")),
+    path("alliance/", include("alliance.urls")),
+    path("stats/", include("stats.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),

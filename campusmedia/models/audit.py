@@ -36,6 +36,11 @@ class AuditAction(models.TextChoices):
     FILING_BATCH = "filing_batch", _("市网信办报备")
     OFFICE_CHANGED = "office_changed", _("网信部门信息变更")
     EDITION_PUBLISHED = "edition", _("发布公开名录")
+    CHARTER = "charter", _("联盟章程")
+    MEMBERSHIP = "membership", _("联盟成员")
+    ALLIANCE_TASK = "alliance_task", _("互联互动任务")
+    NOTICE = "notice", _("政策通知")
+    PREPUBLICATION = "prepublication", _("发布前审批")
 
 
 class AuditOutcome(models.TextChoices):
