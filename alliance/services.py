@@ -80,6 +80,7 @@ ERR_NO_RECIPIENTS = "接收人：目前没有在岗的秘书或管理员。"
 ERR_REMINDED = "提醒：%(hours)s 小时内已提醒过，请稍后再试。"
 ERR_NOTHING_UNREAD = "提醒：所有接收人都已阅读。"
 ERR_NOT_RECIPIENT = "该通知不是发给你的。"
+ERR_NOTICE_FILE = "%(message)s（文件：%(name)s）"
 ERR_PREPUB_CONTENT = "拟发布内容：请填写内容或预览链接（至少一项）。"
 ERR_PREPUB_PLANNED = "计划发布时间：不能早于现在。"
 ERR_PREPUB_COMMENT = "审批意见：退回修改时请写明原因。"
@@ -493,7 +494,7 @@ def notice_post(
     receipt to confirm, a message in the site and an e-mail. Attachments are checked before
     anything is written."""
     _require_secretariat(actor)
-    files = [(upload, *clean_upload(upload)) for upload in uploads]
+    files = [(upload, *_clean_notice_upload(upload)) for upload in uploads]
     readers = list(selectors.notice_recipients().values_list("pk", flat=True).distinct())
     if not readers:
         raise ValidationError({"recipients": _(ERR_NO_RECIPIENTS)})
@@ -529,6 +530,17 @@ def notice_post(
         )
     )
     return notice
+
+
+def _clean_notice_upload(upload: Any) -> tuple[bytes, str, str]:
+    """``clean_upload``, its refusal on the ``attachments`` field and naming the file (a
+    notice may carry several)."""
+    try:
+        return clean_upload(upload)
+    except ValidationError as error:
+        name = (getattr(upload, "name", "") or "").rsplit("/", 1)[-1][:100]
+        messages = [_(ERR_NOTICE_FILE) % {"message": m, "name": name} for m in error.messages]
+        raise ValidationError({"attachments": messages}) from error
 
 
 @transaction.atomic

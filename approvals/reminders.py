@@ -6,7 +6,11 @@ administrators leaving soon; for the department, accounts due for municipal fili
 ``CAMPUSMEDIA_FILING_REMIND_DAYS`` or past; and from the annual review: their units' forms
 still with the unit when the due date (or the rectify date) is ``CAMPUSMEDIA_REVIEW_REMIND_DAYS``
 away or past, forms waiting for their signature or conclusion, and open orders to close their
-units' accounts. Users with nothing due get nothing.
+units' accounts. From the New Media Alliance: coordinated tasks still to answer whose deadline is
+``CAMPUSMEDIA_TASK_REMIND_DAYS`` away or past, notices not yet confirmed as read, and
+pre-publication requests waiting for the user (to decide, to resubmit, to file the published
+link). Account administrators with a login and no unit role get the alliance part too. Users with
+nothing due get nothing.
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from alliance import selectors as alliance
+from alliance.models import Assignment, NoticeReceipt, Prepublication
 from annual_review.choices import ReviewState
 from annual_review.models import CloseOrder, ReviewForm
 from annual_review.permissions import waiting_for as reviews_waiting_for
 from approvals.models import AccountRequest, TeamChangeEvent
 from approvals.notifications import send_mail_template
 from approvals.permissions import waiting_for
-from campusmedia.choices import AccountStatus, Role, Tier, kinds_of_tier
+from campusmedia.choices import AccountStatus, Role, TeamRole, Tier, kinds_of_tier
 from campusmedia.models import MediaAccount, RoleAssignment, TeamMember, User
 from campusmedia.permissions import Access, Action
 from campusmedia.selectors import leaving_administrators
@@ -45,6 +51,10 @@ class Digest:
     close_orders: list[CloseOrder] = field(default_factory=list)
     # Municipal filing (the department): accounts due within the reminder period or past.
     filings: list[DueFiling] = field(default_factory=list)
+    # The alliance: tasks to answer, notices to read, pre-publication requests waiting.
+    tasks: list[Assignment] = field(default_factory=list)
+    notices: list[NoticeReceipt] = field(default_factory=list)
+    prepublications: list[Prepublication] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(
@@ -56,6 +66,9 @@ class Digest:
             or self.reviews_waiting
             or self.close_orders
             or self.filings
+            or self.tasks
+            or self.notices
+            or self.prepublications
         )
 
 
@@ -110,13 +123,19 @@ def _close_orders(access: Access) -> list[CloseOrder]:
 def digests(today: datetime.date | None = None) -> list[Digest]:
     today = today or timezone.localdate()
     horizon = today + datetime.timedelta(days=settings.CAMPUSMEDIA_GRADUATION_NOTICE_DAYS)
-    user_ids = (
+    user_ids = set(
         RoleAssignment.objects.active(today)
         .exclude(role=Role.AUDITOR)
         .filter(person__user__is_active=True)
         .values_list("person__user_id", flat=True)
-        .distinct()
     )
+    # Administrators with a login answer the alliance's tasks and read its notices.
+    user_ids.update(
+        TeamMember.objects.current()
+        .filter(role=TeamRole.ADMINISTRATOR, person__user__is_active=True)
+        .values_list("person__user_id", flat=True)
+    )
+    task_horizon = timezone.now() + datetime.timedelta(days=settings.CAMPUSMEDIA_TASK_REMIND_DAYS)
     out = []
     filings: list[DueFiling] | None = None
     filing_horizon = today + datetime.timedelta(days=settings.CAMPUSMEDIA_FILING_REMIND_DAYS)
@@ -152,6 +171,11 @@ def digests(today: datetime.date | None = None) -> list[Digest]:
                     MediaAccount.objects.filter(owner_unit_id__in=manage), horizon
                 )[:50]
             )
+        digest.tasks = list(
+            alliance.pending_assignments(access).filter(task__due_at__lte=task_horizon)[:50]
+        )
+        digest.notices = list(alliance.unread_notices(user)[:50])
+        digest.prepublications = list(alliance.prepub_waiting(access).order_by("planned_at")[:50])
         if digest:
             out.append(digest)
     return out

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from alliance import selectors as alliance_selectors
 from annual_review import selectors as review_selectors
 from approvals import selectors as approvals_selectors
 from campusmedia import selectors, services
@@ -43,6 +44,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "requests": requests_panel,
             "reviews": review_selectors.home_panel(access),
             "filing": filing_selectors.due_summary() if access.reads_all else None,
+            "alliance": alliance_selectors.home_panel(access),
         },
     )
 

@@ -950,10 +950,10 @@ def _spread(world: World, campaign: ReviewCampaign) -> None:
 QUERIES: dict[tuple[str, str], int] = {
     ("propaganda", "index"): 7,
     ("propaganda", "campaign"): 16,
-    ("propaganda", "home"): 17,
+    ("propaganda", "home"): 19,
     ("sec_a", "index"): 7,
     ("sec_a", "campaign"): 11,
-    ("sec_a", "home"): 16,
+    ("sec_a", "home"): 18,
 }
 PAGES = {"index": "/reviews/", "campaign": f"/reviews/{YEAR}/", "home": "/"}
 

@@ -36,16 +36,17 @@ LIST_PAGES = {"registry", "unit_tree", "api_accounts"}
 #                groups' rows), open team changes, unread messages, and for the department the
 #                per-unit counts; the latest annual review (none here: with one, the forms
 #                waiting for the user and the open close orders follow, see
-#                tests/annual_review/test_views.py)
+#                tests/annual_review/test_views.py); the alliance's panel: the accounts the
+#                user administers, then its four counts in one query
 #   unit_tree    visible units with their account counts
 #   api_accounts count, one page of accounts
 EXPECTED: dict[tuple[str, str], int] = {
     ("propaganda", "registry"): 6,
-    ("propaganda", "home"): 15,
+    ("propaganda", "home"): 17,
     ("propaganda", "unit_tree"): 4,
     ("propaganda", "api_accounts"): 5,
     ("sec_a", "registry"): 7,
-    ("sec_a", "home"): 13,
+    ("sec_a", "home"): 15,
     ("sec_a", "unit_tree"): 5,
     ("sec_a", "api_accounts"): 6,
 }

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from alliance.demo import seed_demo_alliance
 from approvals.demo import seed_demo_requests
 from approvals.services import approval_counters_sync
 from campusmedia import demo, services
@@ -63,6 +64,7 @@ class Command(BaseCommand):
             approval_counters_sync()
             seed_demo_requests()
             seed_demo_offices()
+            seed_demo_alliance()
         self._report(plan, units)
 
     # Units
