@@ -261,6 +261,8 @@ class RequestStep(models.Model):
         ordering = ["at", "id"]
         verbose_name = _("审批记录")
         verbose_name_plural = _("审批记录")
+        # The statistics read submissions and decisions by month.
+        indexes = [models.Index(fields=["action", "at"], name="requeststep_action_at_idx")]
 
     def __str__(self) -> str:
         return f"{self.request_id} · {self.get_action_display()} · {self.actor_name}"
