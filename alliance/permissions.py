@@ -19,7 +19,14 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from alliance.choices import AssignmentState, MembershipState, PrepubState
-from alliance.models import Assignment, Membership, Notice, Prepublication, Task
+from alliance.models import (
+    Assignment,
+    Membership,
+    Notice,
+    NoticeReceipt,
+    Prepublication,
+    Task,
+)
 from campusmedia.choices import AccountStatus, TeamRole, Tier
 from campusmedia.models import MediaAccount, TeamMember
 from campusmedia.permissions import Access, Action
@@ -143,7 +150,9 @@ def visible_notices(access: Access, queryset: QuerySet[Notice] | None = None):
         return queryset.none()
     if access.reads_all:
         return queryset
-    return queryset.filter(receipts__user_id=access.user.pk)
+    # A subquery, not a join: counts annotated on the result must see every receipt.
+    mine = NoticeReceipt.objects.filter(user_id=access.user.pk).values("notice_id")
+    return queryset.filter(pk__in=mine)
 
 
 # --- Pre-publication requests -----------------------------------------------------------------
@@ -188,6 +197,17 @@ def may_prepub(step: str, prepub: Prepublication, access: Access) -> bool:
             and prepub.state == P.SUBMITTED
             and access.user.pk != prepub.submitted_by_id
         )
+    raise ValueError(f"unknown step {step!r}")
+
+
+def takes_prepub_step(step: str, prepub: Prepublication, access: Access) -> bool:
+    """Is ``step`` ever this user's on ``prepub``, whatever its state? The department decides
+    (not its own requests), the asking side does the rest. A step of someone else's is refused
+    (403); one of the user's that the state does not allow now is a conflict to explain."""
+    if step == "decide":
+        return is_secretariat(access) and access.user.pk != prepub.submitted_by_id
+    if step in ("edit", "resubmit", "withdraw", "file"):
+        return _is_filer(prepub, access)
     raise ValueError(f"unknown step {step!r}")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -56,14 +57,14 @@ def charter_current(on: datetime.date | None = None) -> CharterVersion | None:
     on = on or timezone.localdate()
     return (
         CharterVersion.objects.filter(effective_on__lte=on)
-        .select_related("published_by")
+        .select_related("published_by__person")
         .order_by("-effective_on", "-number")
         .first()
     )
 
 
 def charter_versions() -> QuerySet[CharterVersion]:
-    return CharterVersion.objects.select_related("published_by").order_by("-number")
+    return CharterVersion.objects.select_related("published_by__person").order_by("-number")
 
 
 # --- Members ----------------------------------------------------------------------------------
@@ -106,7 +107,7 @@ def is_member(account: MediaAccount) -> bool:
 def applications(state: str = MembershipState.APPLIED) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(state=state)
-        .select_related("account__owner_unit", "account__platform", "applied_by")
+        .select_related("account__owner_unit", "account__platform", "applied_by__person")
         .order_by("applied_at", "id")
     )
 
@@ -119,7 +120,12 @@ class MemberSummary:
 
 
 def member_summary() -> MemberSummary:
-    rows = members().values("member_role", "owner_unit__kind").annotate(n=Count("id")).order_by()
+    rows = (
+        members()
+        .values("member_role", "owner_unit__kind")  # type: ignore[misc]  # an annotation
+        .annotate(n=Count("id"))
+        .order_by()
+    )
     by_role: Counter[str] = Counter()
     by_tier: Counter[int] = Counter()
     for row in rows:
@@ -152,7 +158,7 @@ def task_list(access: Access) -> QuerySet[Task]:
 def task_assignments(access: Access, task: Task) -> list[Assignment]:
     return list(
         perms.visible_assignments(access, task.assignments.all())
-        .select_related("account__owner_unit__parent", "account__platform", "answered_by")
+        .select_related("account__owner_unit__parent", "account__platform", "answered_by__person")
         .order_by("account__owner_unit__sort_order", "account__owner_unit__name", "account__name")
     )
 
@@ -328,7 +334,7 @@ def count_all(querysets: list[QuerySet]) -> list[int]:
     """``[qs.count() for qs in querysets]`` in one round trip: each count is a scalar subquery
     of one SELECT. An empty queryset (``none()``) counts 0 without SQL."""
     parts: list[str] = []
-    params: list[object] = []
+    params: list[Any] = []
     slots: list[int | None] = []
     for queryset in querysets:
         try:

@@ -19,6 +19,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
@@ -206,7 +207,7 @@ def membership_apply(
             _secretariat(exclude=actor.pk),
             NotificationVerb.ALLIANCE_TASK,
             _("%(account)s 申请加入新媒体联盟") % {"account": account.name},
-            "/alliance/members/",
+            reverse("alliance:members"),
         )
     )
     return membership
@@ -250,10 +251,10 @@ def membership_decide(
     }
     transaction.on_commit(
         lambda: notify(
-            recipients(User.objects.filter(pk=applicant, is_active=True)),
+            recipients(User.objects.filter(pk=applicant or 0, is_active=True)),
             NotificationVerb.ALLIANCE_TASK,
             text,
-            "/alliance/members/",
+            reverse("alliance:members"),
         )
     )
     return locked

@@ -8,6 +8,7 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from alliance import api as alliance_api
 from annual_review import api as review_api
 from approvals import api as approvals_api
 from campusmedia import views
@@ -22,6 +23,13 @@ router.register("accounts", api_views.AccountViewSet, basename="api-account")
 router.register("requests", approvals_api.RequestViewSet, basename="api-request")
 router.register("reviews", review_api.ReviewViewSet, basename="api-review")
 router.register("batches", filing_api.BatchViewSet, basename="api-batch")
+router.register("alliance/tasks", alliance_api.TaskViewSet, basename="api-alliance-task")
+router.register("alliance/notices", alliance_api.NoticeViewSet, basename="api-alliance-notice")
+router.register(
+    "alliance/prepublications",
+    alliance_api.PrepublicationViewSet,
+    basename="api-alliance-prepublication",
+)
 
 handler403 = "campusmedia.views.permission_denied"
 
