@@ -1,4 +1,4 @@
-"""Policy notices through the API (alliance/api.py, ``NoticeViewSet``): the access matrix,
+"""Policy notices through the API (alliance/api/notices.py, ``NoticeViewSet``): the access matrix,
 posting, confirming, reminding, what each persona is shown, and the list's query count.
 
 The ``notice`` fixture goes to every secretary and account administrator with a login: sec_a,

@@ -1,4 +1,4 @@
-"""Pre-publication requests through the API (alliance/api.py, ``PrepublicationViewSet``): the
+"""Pre-publication requests through the API (alliance/api/prepublications.py): the
 access matrix of every step, the journey from asking to filing, bad input, conflicts,
 self-approval and the list's query count.
 

@@ -1,4 +1,4 @@
-"""Coordinated publishing tasks through the API (alliance/api.py, ``TaskViewSet``): the access
+"""Coordinated publishing tasks through the API (alliance/api/tasks.py, ``TaskViewSet``): the access
 matrix, posting, answering, bad input and the list's query count.
 
 The ``task`` fixture goes to every member but its source (学校官方微信): 宣传部新闻号,
