@@ -14,7 +14,7 @@ from typing import Any, cast
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F
+from django.db.models import Count, F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -25,7 +25,7 @@ from alliance import selectors, services
 from alliance.choices import AssignmentState
 from alliance.forms.errors import apply_service_errors
 from alliance.forms.tasks import AnswerForm, TaskForm
-from alliance.models import Assignment
+from alliance.models import Assignment, Task
 from campusmedia.models import User
 from campusmedia.permissions import Access, get_access
 from filing.forms import first_error
@@ -155,6 +155,25 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _figures(access: Access, task: Task) -> dict[str, int]:
+    """The task's counts over the assignments the user sees (one query)."""
+    counts = dict(
+        perms.visible_assignments(access, task.assignments.all())
+        .order_by()
+        .values_list("state")
+        .annotate(n=Count("id"))
+    )
+    done = counts.get(AssignmentState.DONE, 0)
+    declined = counts.get(AssignmentState.DECLINED, 0)
+    pending = counts.get(AssignmentState.PENDING, 0)
+    return {
+        "done": done,
+        "declined": declined,
+        "pending": pending,
+        "total": done + declined + pending,
+    }
+
+
 def _visible_assignment(access: Access, pk: int) -> Assignment:
     queryset = Assignment.objects.select_related(
         "task", "account__owner_unit__parent", "account__platform", "answered_by__person"
@@ -191,8 +210,11 @@ def assignment_answer(request: HttpRequest, pk: int) -> HttpResponse:
     if _htmx(request):
         assignment = _visible_assignment(access, pk)
         row = _row(access, assignment, form=form if error else None, error=error)
+        context: dict[str, Any] = {"row": row}
+        if not error:  # the figures at the top of the page follow, out of band
+            context.update(_figures(access, assignment.task), oob=True, task=assignment.task)
         return render(
-            request, "alliance/_task_row.html", {"row": row}, status=400 if error else 200
+            request, "alliance/_task_answered.html", context, status=400 if error else 200
         )
     if error:
         messages.error(request, error)

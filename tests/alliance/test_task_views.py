@@ -326,7 +326,7 @@ def test_a_secretary_marks_an_account_done(alliance, task, client_for):
     ).exists()
 
 
-def test_htmx_gets_only_the_updated_row(alliance, task, client_for):
+def test_htmx_gets_the_updated_row_and_the_figures_out_of_band(alliance, task, client_for):
     assignment = _assignment(task, alliance.accounts["a_douyin"])
     response = client_for(alliance.users["sec_a"]).post(
         _answer_url(assignment),
@@ -335,8 +335,12 @@ def test_htmx_gets_only_the_updated_row(alliance, task, client_for):
     )
     assert response.status_code == 200
     body = response.content.decode().strip()
-    assert body.startswith(f'<tr id="assignment-{assignment.pk}"') and body.endswith("</tr>")
+    row, figures = body.split("</tr>")
+    assert row.startswith(f'<tr id="assignment-{assignment.pk}"')
     assert "<html" not in body and "site-header" not in body
+    # sec_a's two accounts: none done, this one declined, the other pending.
+    assert '<div id="task-figures" hx-swap-oob="true">' in figures
+    assert "已完成 0 / 2" in figures and "不转发 1" in figures
     assert "原因：抖音号不适合转发图文" in body
     assert "修改" in body  # an answered row can be changed again
     assignment.refresh_from_db()

@@ -87,6 +87,10 @@ def test_the_secretariat_and_the_members_work_together(live_server, login: Login
     second.locator("input[name=reason]").fill("本周推送次数已满")
     second.get_by_role("button", name="不转发").click()
     secretary.locator(f"#{second_id}").get_by_text("本周推送次数已满").wait_for()
+    # The figures at the top followed without a reload.
+    mine = rows.count()
+    secretary.locator("#task-figures").get_by_text(f"已完成 1 / {mine}").wait_for()
+    assert secretary.locator("#task-figures .task-declined").inner_text() == "不转发 1"
     states = dict(task.assignments.values_list("pk", "state"))
     assert states[int(first_id.split("-")[1])] == AssignmentState.DONE
     assert states[int(second_id.split("-")[1])] == AssignmentState.DECLINED
