@@ -22,6 +22,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from alliance import permissions as perms
@@ -63,32 +64,34 @@ from campusmedia.permissions import Access
 
 P = PrepubState
 
-ERR_CHARTER_EFFECTIVE = "生效日期：不能早于第%(number)s版的生效日期（%(date)s）。"
-ERR_CHARTER_RACE = "版本号：另一位同事刚刚发布了新版本，请刷新后再试。"
-ERR_NOT_TIER_THREE = "账号：一级、二级平台账号自动成为联盟成员，无需申请。"
-ERR_NOT_ACTIVE = "账号：只有运行中的账号才能%(what)s。"
-ERR_ALREADY = "账号：该账号已是联盟成员或已提交申请。"
-ERR_REASON = "申请理由：请写明加入联盟的理由。"
-ERR_NOT_APPLIED = "该申请已处理（当前状态：%(state)s），请刷新页面。"
-ERR_DECISION_NOTE = "审核意见：不予通过时请写明原因。"
-ERR_NOT_MEMBER = "账号：%(names)s 不是联盟成员。"
-ERR_NO_ACCOUNTS = "发送范围：请至少选择一个成员账号。"
-ERR_NO_MEMBERS = "发送范围：联盟目前没有成员账号。"
-ERR_DUE_PAST = "完成时限：不能早于现在。"
-ERR_POST_LINK = "转发链接：完成时请填写转发后的链接。"
-ERR_DECLINE_REASON = "未转发原因：不转发时请写明原因。"
-ERR_NO_RECIPIENTS = "接收人：目前没有在岗的秘书或管理员。"
-ERR_REMINDED = "提醒：%(hours)s 小时内已提醒过，请稍后再试。"
-ERR_NOTHING_UNREAD = "提醒：所有接收人都已阅读。"
-ERR_NOT_RECIPIENT = "该通知不是发给你的。"
-ERR_NOTICE_FILE = "%(message)s（文件：%(name)s）"
-ERR_PREPUB_CONTENT = "拟发布内容：请填写内容或预览链接（至少一项）。"
-ERR_PREPUB_PLANNED = "计划发布时间：不能早于现在。"
-ERR_PREPUB_COMMENT = "审批意见：退回修改时请写明原因。"
-ERR_PUBLISHED_LINK = "发布链接：请填写发布后的链接。"
-ERR_PUBLISHED_AT = "发布时间：不能晚于现在。"
-ERR_PREPUB_CONFLICT = "该申请已被他人处理（当前状态：%(state)s），请刷新页面后再操作。"
-ERR_PREPUB_NOT_ALLOWED = "当前状态（%(state)s）下不能执行“%(step)s”。"
+ERR_CHARTER_EFFECTIVE = gettext_noop("生效日期：不能早于第%(number)s版的生效日期（%(date)s）。")
+ERR_CHARTER_RACE = gettext_noop("版本号：另一位同事刚刚发布了新版本，请刷新后再试。")
+ERR_NOT_TIER_THREE = gettext_noop("账号：一级、二级平台账号自动成为联盟成员，无需申请。")
+ERR_NOT_ACTIVE = gettext_noop("账号：只有运行中的账号才能%(what)s。")
+ERR_ALREADY = gettext_noop("账号：该账号已是联盟成员或已提交申请。")
+ERR_REASON = gettext_noop("申请理由：请写明加入联盟的理由。")
+ERR_NOT_APPLIED = gettext_noop("该申请已处理（当前状态：%(state)s），请刷新页面。")
+ERR_DECISION_NOTE = gettext_noop("审核意见：不予通过时请写明原因。")
+ERR_NOT_MEMBER = gettext_noop("账号：%(names)s 不是联盟成员。")
+ERR_NO_ACCOUNTS = gettext_noop("发送范围：请至少选择一个成员账号。")
+ERR_NO_MEMBERS = gettext_noop("发送范围：联盟目前没有成员账号。")
+ERR_DUE_PAST = gettext_noop("完成时限：不能早于现在。")
+ERR_POST_LINK = gettext_noop("转发链接：完成时请填写转发后的链接。")
+ERR_DECLINE_REASON = gettext_noop("未转发原因：不转发时请写明原因。")
+ERR_NO_RECIPIENTS = gettext_noop("接收人：目前没有在岗的秘书或管理员。")
+ERR_REMINDED = gettext_noop("提醒：%(hours)s 小时内已提醒过，请稍后再试。")
+ERR_NOTHING_UNREAD = gettext_noop("提醒：所有接收人都已阅读。")
+ERR_NOT_RECIPIENT = gettext_noop("该通知不是发给你的。")
+ERR_NOTICE_FILE = gettext_noop("%(message)s（文件：%(name)s）")
+ERR_PREPUB_CONTENT = gettext_noop("拟发布内容：请填写内容或预览链接（至少一项）。")
+ERR_PREPUB_PLANNED = gettext_noop("计划发布时间：不能早于现在。")
+ERR_PREPUB_COMMENT = gettext_noop("审批意见：退回修改时请写明原因。")
+ERR_PUBLISHED_LINK = gettext_noop("发布链接：请填写发布后的链接。")
+ERR_PUBLISHED_AT = gettext_noop("发布时间：不能晚于现在。")
+ERR_PREPUB_CONFLICT = gettext_noop(
+    "该申请已被他人处理（当前状态：%(state)s），请刷新页面后再操作。"
+)
+ERR_PREPUB_NOT_ALLOWED = gettext_noop("当前状态（%(state)s）下不能执行“%(step)s”。")
 
 
 class AllianceConflict(ValidationError):
