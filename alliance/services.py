@@ -49,6 +49,7 @@ from alliance.models import (
 from approvals.attachments import clean_upload
 from approvals.choices import NotificationVerb
 from approvals.notifications import Recipient, notify, recipients
+from approvals.services import actor_name
 from campusmedia.auditlog import audit_record
 from campusmedia.choices import GLOBAL_WRITE_ROLES, AccountStatus, Role, TeamRole, Tier
 from campusmedia.models import (
@@ -96,12 +97,6 @@ ERR_PREPUB_NOT_ALLOWED = gettext_noop("当前状态（%(state)s）下不能执�
 
 class AllianceConflict(ValidationError):
     """The object moved on before this step (someone else acted first): 409 in the API."""
-
-
-def _actor_name(actor: User) -> str:
-    person = getattr(actor, "person", None)
-    name = person.name if person is not None else actor.get_full_name()
-    return f"{name}（{actor.get_username()}）" if name else actor.get_username()
 
 
 def _require_secretariat(actor: User) -> Access:
@@ -630,7 +625,7 @@ def _prepub_step_row(
     PrepubStep.objects.create(
         prepublication=prepub,
         actor=actor,
-        actor_name=_actor_name(actor),
+        actor_name=actor_name(actor),
         action=action,
         source_state=source,
         target_state=prepub.state,

@@ -51,6 +51,7 @@ from campusmedia.choices import TIER_OF_KIND, TeamRole, Tier, choice_labels
 from campusmedia.models import Unit, User
 from campusmedia.models.audit import AuditAction
 from campusmedia.permissions import Access
+from campusmedia.spreadsheets import cell_value
 
 __all__ = ["render_campaign_report", "render_review_form", "results_xlsx"]
 
@@ -288,9 +289,6 @@ def render_campaign_report(campaign: ReviewCampaign, access: Access) -> bytes:
 
 # --- The results workbook ------------------------------------------------------------------------
 
-# Text starting with these is a formula (or DDE) to a spreadsheet; a leading ' makes it text.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 # (header, width in characters, the row key)
 _COLUMNS: tuple[tuple[Promise, int, str], ...] = (
     (gettext_lazy("主办单位"), 22, "unit"),
@@ -313,12 +311,6 @@ _COLUMNS: tuple[tuple[Promise, int, str], ...] = (
     (gettext_lazy("整改期限"), 12, "rectify_by"),
     (gettext_lazy("宣传部意见"), 30, "conclusion"),
 )
-
-
-def _cell_value(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _local_date(value: datetime.datetime | None) -> datetime.date | None:
@@ -421,7 +413,7 @@ def results_xlsx(
                 "rectify_by": record["rectify_by"] if concluded else None,
                 "conclusion": record["conclusion"] if concluded else "",
             }
-            sheet.append([_cell_value(row[key]) for _header, _width, key in _COLUMNS])
+            sheet.append([cell_value(row[key]) for _header, _width, key in _COLUMNS])
             count += 1
 
         buffer = io.BytesIO()

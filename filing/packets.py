@@ -37,10 +37,10 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from annual_review.documents import _cell_value
 from approvals.pdf import PRINT_LANGUAGE, html_to_pdf, print_html
 from campusmedia.choices import UnitDuty, choice_labels
 from campusmedia.models import Office, Unit
+from campusmedia.spreadsheets import cell_value
 from filing import vault
 from filing.choices import ItemKind, MaterialKind
 from filing.cities import CityForm, city_form
@@ -123,7 +123,7 @@ def summary_xlsx(form: CityForm, items: Sequence[BatchItem], fields: Sequence[di
             value = values.get(column.key, "")
             if isinstance(value, list):
                 value = "、".join(str(v) for v in value)
-            cells.append(_cell_value("" if value is None else value))
+            cells.append(cell_value("" if value is None else value))
         cells.append(kinds.get(item.kind, item.kind))
         sheet.append(cells)
     out = io.BytesIO()

@@ -27,19 +27,11 @@ from campusmedia.auditlog import audit_record
 from campusmedia.choices import AccountStatus, Tier, choice_labels
 from campusmedia.models.audit import AuditAction
 from campusmedia.permissions import Access
+from campusmedia.spreadsheets import cell_value
 from stats import selectors
 from stats.selectors import Matrix, MatrixRow, MonthRow
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# A cell starting with one of these is a formula to a spreadsheet (CSV/formula injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell_value(value: Any) -> Any:
-    """Text a spreadsheet would evaluate, kept as text; everything else as it is."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 @dataclass(frozen=True)
