@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "import_export",
+    "django_cas_ng",
     "campusmedia",
     "approvals",
     "annual_review",
@@ -73,6 +75,8 @@ INSTALLED_APPS = [
     "filing",
     "publication",
     "stats",
+    "census",
+    "exports",
 ]
 
 MIDDLEWARE = [

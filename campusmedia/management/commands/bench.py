@@ -95,6 +95,14 @@ class Command(BaseCommand):
 
             results["filing"] = filing_bench.measure()
             filing_bench.print_figures(self.stdout.write, results["filing"])
+            from exports import bench as exports_bench
+
+            results["exports"] = exports_bench.measure(repeat)
+            exports_bench.print_figures(self.stdout.write, results["exports"])
+            from census import bench as census_bench
+
+            results["census"] = census_bench.measure(repeat)
+            census_bench.print_figures(self.stdout.write, results["census"])
             if options["large"]:
                 call_command("seed_scale", accounts=options["large"], verbosity=0)
                 large = self._pages(personas, repeat, only_lists=True)
@@ -104,6 +112,8 @@ class Command(BaseCommand):
                 review_bench.print_large(
                     self.stdout.write, results["reviews"], results["large"]["reviews"]
                 )
+                results["large"]["census"] = census_bench.measure_large(options["large"])
+                census_bench.print_large(self.stdout.write, results["large"]["census"])
         Path(options["json"]).parent.mkdir(parents=True, exist_ok=True)
         Path(options["json"]).write_text(json.dumps(results, ensure_ascii=False, indent=2))
         self.stdout.write(f"\nfigures written to {options['json']}")

@@ -1,0 +1,22 @@
+"""Benchmarks for ``manage.py bench`` (figures as ratios against same-run baselines)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def measure(repeat: int) -> dict[str, Any]:
+    return {}
+
+
+def print_figures(write: Callable[[str], Any], figures: dict[str, Any]) -> None:
+    return None
+
+
+def measure_large(rows: int) -> dict[str, Any]:
+    return {}
+
+
+def print_large(write: Callable[[str], Any], figures: dict[str, Any]) -> None:
+    return None
