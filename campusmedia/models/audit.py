@@ -41,6 +41,9 @@ class AuditAction(models.TextChoices):
     ALLIANCE_TASK = "alliance_task", _("互联互动任务")
     NOTICE = "notice", _("政策通知")
     PREPUBLICATION = "prepublication", _("发布前审批")
+    IMPORT = "import", _("导入")
+    BACKUP = "backup", _("备份")
+    RESTORE = "restore", _("恢复")
 
 
 class AuditOutcome(models.TextChoices):
