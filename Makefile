@@ -52,5 +52,19 @@ bench: .venv/.installed
 	DATABASE_URL=$(BENCH_DB) $(PY) manage.py migrate -v0
 	DATABASE_URL=$(BENCH_DB) $(PY) manage.py bench --large 150000
 
+# The production stack (scripts/serve.sh) on a throw-away PostgreSQL with the scale data, under
+# 100 concurrent users for 60 s; prints p50/p95/p99 and checks nothing was lost (scripts/loadtest.py).
+.PHONY: loadtest
+loadtest: .venv/.installed
+	scripts/system-packages.sh $(RUN_PACKAGES) postgresql-15
+	$(MAKE) -s messages
+	scripts/with-postgres.sh $(PY) scripts/loadtest.py --users 100 --duration 60
+
+# The production stack on this node (scripts/serve.sh: migrate, collectstatic, the tasks worker and
+# gunicorn). Needs DATABASE_URL=postgres://… and the production environment (README, Deployment).
+.PHONY: serve
+serve:
+	HOST=$(HOST) PORT=$(PORT) scripts/serve.sh
+
 clean:
 	rm -rf .venv var

@@ -190,8 +190,19 @@ class AccountHistoryAdmin(ReadOnlyAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ("at", "actor_name", "action", "outcome", "ip", "object_type", "object_repr")
+    list_display = (
+        "at",
+        "seq",
+        "actor_name",
+        "action",
+        "outcome",
+        "ip",
+        "object_type",
+        "object_repr",
+    )
     list_filter = ("action", "outcome")
+    # Shown for reading; the chain is checked by manage.py verify_audit (and on /audit/).
+    readonly_fields = ("seq", "prev_hash", "hash")
     search_fields = ("actor_name", "object_repr")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:

@@ -11,3 +11,4 @@ class CampusmediaConfig(AppConfig):
 
     def ready(self) -> None:
         from campusmedia import signals  # noqa: F401  (connects the audit receivers)
+        from campusmedia.audit import checks  # noqa: F401  (audit retention)

@@ -1,4 +1,8 @@
-"""Writing the audit log (SECURITY.md, Audit). Only ``audit_record`` adds rows."""
+"""Writing the audit log (SECURITY.md, Audit). Only ``audit_record`` adds rows.
+
+A row is inserted in the caller's transaction and chained after it commits
+(``campusmedia.audit.chain``): a rolled-back step leaves no row and no trace in the chain.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 from django.db.models import Model
 from django.http import HttpRequest
 
+from campusmedia.audit.chain import schedule_seal
 from campusmedia.models import AuditEvent
 from campusmedia.models.audit import AuditAction, AuditOutcome
 from campusmedia.net import client_ip
@@ -22,12 +27,13 @@ def audit_record(
     detail: dict[str, Any] | None = None,
     actor_name: str = "",
 ) -> AuditEvent:
-    """Add one audit row. ``detail`` must never carry passwords, session ids or full IDs."""
+    """Add one audit row, sealed into the chain after the commit (at once outside a
+    transaction). ``detail`` must never carry passwords, session ids or full IDs."""
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         actor=actor,
         actor_name=actor_name or (actor.get_username() if actor is not None else ""),
         action=action,
@@ -38,3 +44,5 @@ def audit_record(
         object_repr=str(obj)[:200] if obj is not None else "",
         detail=detail or {},
     )
+    schedule_seal()
+    return event

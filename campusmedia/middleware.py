@@ -16,6 +16,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from campusmedia.auditlog import audit_record
+from campusmedia.cas import is_cas_session
 from campusmedia.models.audit import AuditAction
 
 SESSION_LOGIN_AT = "campusmedia_login_at"
@@ -61,7 +62,10 @@ class SessionTimeoutMiddleware:
 
 
 class PasswordChangeRequiredMiddleware:
-    """A first login, an administrator's reset or an expired password leads to the change form."""
+    """A first login, an administrator's reset or an expired password leads to the change form.
+
+    Not in a session opened through CAS: the local password was not used to open it.
+    """
 
     ALLOWED = ("password_change", "logout", "login", "healthz")
 
@@ -81,6 +85,7 @@ class PasswordChangeRequiredMiddleware:
             and user.is_authenticated
             and (user.must_change_password or user.password_expired())
             and getattr(request.resolver_match, "url_name", None) not in self.ALLOWED
+            and not is_cas_session(request)
         ):
             if _is_api(request):
                 return JsonResponse({"detail": _("请先在网页上修改密码。")}, status=403)

@@ -49,6 +49,15 @@ CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 # uniqueness lookups of ID numbers. Both live outside the database.
 FIELD_ENCRYPTION_KEYS = _env_list("CAMPUSMEDIA_FIELD_KEYS") or [_secret("CAMPUSMEDIA_FIELD_KEY")]
 FIELD_HMAC_KEY = _secret("CAMPUSMEDIA_HMAC_KEY")
+# Backups (manage.py backup / restore) are encrypted and authenticated with this key. Only those
+# two commands need it, so in production it is required by them, not by every web node; in
+# development it is generated once into var/keys/ like the keys above.
+CAMPUSMEDIA_BACKUP_KEY = (
+    os.environ.get("CAMPUSMEDIA_BACKUP_KEY", "")
+    if PRODUCTION
+    else _secret("CAMPUSMEDIA_BACKUP_KEY")
+)
+CAMPUSMEDIA_BACKUP_DIR = Path(os.environ.get("CAMPUSMEDIA_BACKUP_DIR", VAR_DIR / "backups"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -164,8 +173,16 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if PRODUCTION:
+    if not ALLOWED_HOSTS:
+        raise RuntimeError("DJANGO_ALLOWED_HOSTS must be set in production")
+    # TLS ends at the reverse proxy. Whether a request came over HTTPS is decided by gunicorn
+    # (gunicorn.conf.py): it believes X-Forwarded-Proto only from the addresses in
+    # FORWARDED_ALLOW_IPS and sets the WSGI scheme, which Django reads. SECURE_PROXY_SSL_HEADER
+    # stays unset on purpose: Django would believe the header from any client that reaches a
+    # node directly.
     SECURE_SSL_REDIRECT = os.environ.get("DJANGO_SECURE_SSL_REDIRECT", "1") == "1"
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # The load balancer probes each node over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -186,6 +203,31 @@ AXES_VERBOSE = False
 # django-guardian: no anonymous user row; anonymous visitors never get object permissions.
 ANONYMOUS_USER_NAME = None
 GUARDIAN_MONKEY_PATCH_USER = False
+
+# Single sign-on through the campus CAS (统一身份认证; campusmedia/cas.py). Off unless the server
+# is set; then the login page offers it beside the local form. A CAS login never creates a user:
+# the staff number (the CAS username, or the attribute named here) must be a registered person's,
+# with an active login. The backend and the middleware are always listed and do nothing while
+# CAS_SERVER_URL is empty, so switching CAS on or off needs no other change.
+CAS_SERVER_URL = os.environ.get("CAMPUSMEDIA_CAS_SERVER_URL", "").strip() or None
+if CAS_SERVER_URL and not CAS_SERVER_URL.endswith("/"):
+    CAS_SERVER_URL += "/"  # python-cas joins "login", "p3/serviceValidate", "logout" onto it
+CAS_VERSION = os.environ.get("CAMPUSMEDIA_CAS_VERSION", "3")
+if CAS_VERSION not in ("2", "3"):  # the protocols the tests speak (tests/campusmedia/test_cas.py)
+    raise RuntimeError(f"CAMPUSMEDIA_CAS_VERSION must be 2 or 3, not {CAS_VERSION!r}")
+CAMPUSMEDIA_CAS_STAFF_ATTRIBUTE = os.environ.get("CAMPUSMEDIA_CAS_STAFF_ATTRIBUTE", "").strip()
+# Seconds to wait for the CAS server's answer when validating a ticket.
+CAMPUSMEDIA_CAS_TIMEOUT = int(os.environ.get("CAMPUSMEDIA_CAS_TIMEOUT", "10"))
+CAS_CREATE_USER = False
+CAS_ADMIN_REDIRECT = False
+CAS_IGNORE_REFERER = True
+CAS_REDIRECT_URL = LOGIN_REDIRECT_URL
+CAS_LOGIN_URL_NAME = "cas_login"
+CAS_LOGOUT_URL_NAME = "cas_logout"
+CAS_LOGIN_MSG = None
+CAS_LOGGED_MSG = None
+AUTHENTICATION_BACKENDS.append("campusmedia.cas.CASBackend")
+MIDDLEWARE.append("campusmedia.cas.CASLogoutMiddleware")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -241,6 +283,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "校园新媒体管理系统接口",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Vocabularies that several fields share get one name each (otherwise the schema names them
+    # after the fields and `check --deploy` warns about the collisions).
+    "ENUM_NAME_OVERRIDES": {
+        "RequestKindEnum": "approvals.choices.RequestKind",
+        "RequestStateEnum": "approvals.choices.RequestState",
+        "BatchStateEnum": "filing.choices.BatchState",
+    },
 }
 
 # Student administrators: remind the unit this many days before the expected end.
@@ -288,6 +337,25 @@ CAMPUSMEDIA_VERIFY_RATE_PER_MINUTE = int(os.environ.get("CAMPUSMEDIA_VERIFY_RATE
 # this many days before its deadline.
 CAMPUSMEDIA_NOTICE_REMIND_HOURS = int(os.environ.get("CAMPUSMEDIA_NOTICE_REMIND_HOURS", "12"))
 CAMPUSMEDIA_TASK_REMIND_DAYS = int(os.environ.get("CAMPUSMEDIA_TASK_REMIND_DAYS", "1"))
+
+# The census import (SECURITY.md, Imports): a file's size and data rows are capped while it is
+# read, an xlsx's declared unpacked size before it is opened; files over either background
+# threshold are checked and imported by a background task with a progress bar.
+CAMPUSMEDIA_IMPORT_MAX_BYTES = int(os.environ.get("CAMPUSMEDIA_IMPORT_MAX_BYTES", str(20 << 20)))
+CAMPUSMEDIA_IMPORT_MAX_ROWS = int(os.environ.get("CAMPUSMEDIA_IMPORT_MAX_ROWS", "200000"))
+CAMPUSMEDIA_IMPORT_MAX_UNPACKED_BYTES = int(
+    os.environ.get("CAMPUSMEDIA_IMPORT_MAX_UNPACKED_BYTES", str(400 << 20))
+)
+CAMPUSMEDIA_IMPORT_BACKGROUND_ROWS = int(
+    os.environ.get("CAMPUSMEDIA_IMPORT_BACKGROUND_ROWS", "2000")
+)
+CAMPUSMEDIA_IMPORT_BACKGROUND_BYTES = int(
+    os.environ.get("CAMPUSMEDIA_IMPORT_BACKGROUND_BYTES", str(1 << 20))
+)
+
+# Audit rows are kept at least this many days (Cybersecurity Law art. 21: 180 at least; a system
+# check refuses less). The application never deletes audit rows; this states the policy.
+CAMPUSMEDIA_AUDIT_RETENTION_DAYS = int(os.environ.get("CAMPUSMEDIA_AUDIT_RETENTION_DAYS", "180"))
 
 LOGGING = {
     "version": 1,

@@ -12,6 +12,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from campusmedia.auditlog import audit_record
+from campusmedia.cas import CAS_BACKEND
 from campusmedia.middleware import SESSION_LOGIN_AT, SESSION_SEEN_AT
 from campusmedia.models import Platform
 from campusmedia.models.audit import AuditAction, AuditOutcome
@@ -24,13 +25,21 @@ def _logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: An
         now = time.time()
         request.session[SESSION_LOGIN_AT] = now
         request.session[SESSION_SEEN_AT] = now
-    audit_record(action=AuditAction.LOGIN, actor=user, request=request)
+    via_cas = getattr(user, "backend", None) == CAS_BACKEND  # set by authenticate()
+    audit_record(
+        action=AuditAction.LOGIN,
+        actor=user,
+        request=request,
+        detail={"via": "cas"} if via_cas else None,
+    )
 
 
 @receiver(user_login_failed)
 def _login_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
+    if "ticket" in credentials:
+        return  # campusmedia.cas audits a refused CAS login itself, with the staff number
     # Django has already masked the password in ``credentials``; only the username is kept.
     audit_record(
         action=AuditAction.LOGIN_FAILED,

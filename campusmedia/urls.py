@@ -11,7 +11,7 @@ from rest_framework.routers import DefaultRouter
 from alliance import api as alliance_api
 from annual_review import api as review_api
 from approvals import api as approvals_api
-from campusmedia import views
+from campusmedia import cas, views
 from campusmedia.api import views as api_views
 from filing import api as filing_api
 from publication import api as publication_api
@@ -55,6 +55,8 @@ urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/cas/login/", cas.cas_login, name="cas_login"),
+    path("accounts/cas/logout/", cas.cas_logout, name="cas_logout"),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", api_views.TokenView.as_view(), name="api-token"),
     path(

@@ -3,14 +3,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from campusmedia.choices import AccountStatus, UnitKind, choice_labels
 from campusmedia.models import MediaAccount, Person, TeamMember, Unit
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class LabelField(serializers.ReadOnlyField):
-    """The label of a stored code (``active`` → ``运行中``), from the cached vocabulary."""
+    """The label of a stored code (``active`` → ``运行中``), from the cached vocabulary.
+
+    A string in the schema: without the annotation the schema would list the codes of the
+    source field as the values, which the labels are not."""
 
     def __init__(self, choices: type[models.Choices], **kwargs: Any) -> None:
         self.vocabulary = choices

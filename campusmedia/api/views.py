@@ -59,6 +59,8 @@ class TokenView(ObtainAuthToken):
 @method_decorator(login_not_required, name="dispatch")
 class UnitViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = UnitSerializer
+    # Only for the schema (the path parameter's type); every request goes through get_queryset.
+    queryset = Unit.objects.none()
 
     def get_queryset(self) -> QuerySet[Unit]:
         return get_access(self.request).units(Unit.objects.all()).order_by("sort_order", "name")
@@ -79,6 +81,8 @@ class UnitViewSet(viewsets.ReadOnlyModelViewSet):
 @method_decorator(login_not_required, name="dispatch")
 class AccountViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = RegistryPagination
+    # Only for the schema (the path parameter's type); every request goes through get_queryset.
+    queryset = MediaAccount.objects.none()
 
     def get_serializer_class(self):
         return AccountDetailSerializer if self.action == "retrieve" else AccountListSerializer

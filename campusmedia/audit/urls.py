@@ -8,4 +8,5 @@ app_name = "audit"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("export.csv", views.export, name="export"),
 ]
