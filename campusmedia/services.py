@@ -854,10 +854,10 @@ def accounts_import(
     if dry_run:
         return summary
 
-    # Written the way bulk_create writes (multi-row INSERT … RETURNING id, every value through
-    # its field's get_db_prep_save: encryption, JSON, dates), without its per-value compiler
-    # steps and without model instances; plain text, numbers and ids go as they are. About half
-    # the time of bulk_create here.
+    # Written with the values bulk_create would write (every value through its field's
+    # get_db_prep_save: encryption, JSON, dates; plain text, numbers and ids as they are), but
+    # without model instances or the per-value work of its SQL compiler: multi-row INSERT …
+    # RETURNING id on SQLite, COPY on PostgreSQL. About half bulk_create's time (census.bench).
     now = timezone.now()
     plain_types: tuple[type[Any], ...] = (
         models.CharField,
@@ -924,15 +924,19 @@ def accounts_import(
 
         with db.cursor() as cursor:
             if db.vendor == "postgresql":
-                # psycopg parses a statement's placeholders anew when it is long (a thousand
-                # rows × twenty columns): one row's statement, run for every row in a pipeline,
-                # is parsed once.
-                raw = cursor.cursor
-                raw.executemany(head + one + tail, [prepared(r) for r in records], returning=True)
-                for index, record in enumerate(records):
-                    if index:
-                        raw.nextset()
-                    record["id"] = raw.fetchone()[0]
+                # COPY, the fastest way in: the ids are taken from the table's sequence first,
+                # since COPY returns nothing.
+                table, pk = meta.db_table, meta.pk.column
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    [table, pk, len(records)],
+                )
+                ids = [row[0] for row in cursor.fetchall()]
+                columns = ", ".join(quote(c) for c in [pk, *(f.column for f in fields)])
+                with cursor.cursor.copy(f"COPY {quote(table)} ({columns}) FROM STDIN") as copy:
+                    for pk_value, record in zip(ids, records, strict=True):
+                        copy.write_row([pk_value, *prepared(record)])
+                        record["id"] = pk_value
                 return
             batch = max(1, min(1000, max_params // len(fields)))
             for start in range(0, len(records), batch):
