@@ -32,13 +32,10 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.http import content_disposition_header
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
 
 from campusmedia.auditlog import audit_record
 from campusmedia.models.audit import AuditAction, AuditOutcome
-from campusmedia.spreadsheets import cell_value
+from campusmedia.spreadsheets import add_sheet, cell_value
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
@@ -72,30 +69,10 @@ class Table:
 # --- xlsx ----------------------------------------------------------------------------------------
 
 
-def _safe_title(title: str) -> str:
-    """A worksheet title: no []:*?/\\ and at most 31 characters."""
-    for character in "[]:*?/\\":
-        title = title.replace(character, " ")
-    return title[:31]
-
-
 def write_xlsx(table: Table, target: IO[bytes]) -> int:
     """Write ``table`` as a one-sheet workbook to ``target``; returns the number of rows."""
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=_safe_title(table.title))
-    sheet.freeze_panes = "A2"
-    for index, column in enumerate(table.columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    font = Font(bold=True)
-    fill = PatternFill("solid", fgColor="DDE4EE")
-    border = Border(bottom=Side(style="thin"))
-    wrap = Alignment(wrap_text=True, vertical="center")
-    header = []
-    for column in table.columns:
-        cell = WriteOnlyCell(sheet, value=str(column.header))
-        cell.font, cell.fill, cell.border, cell.alignment = font, fill, border, wrap
-        header.append(cell)
-    sheet.append(header)
+    sheet = add_sheet(book, table.title, [(str(c.header), c.width) for c in table.columns])
     count = 0
     append = sheet.append
     for row in table.rows:

@@ -19,15 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
 
 from campusmedia.auditlog import audit_record
 from campusmedia.choices import AccountStatus, Tier, choice_labels
 from campusmedia.models.audit import AuditAction
 from campusmedia.permissions import Access
-from campusmedia.spreadsheets import cell_value
+from campusmedia.spreadsheets import add_sheet, cell_value
 from stats import selectors
 from stats.selectors import Matrix, MatrixRow, MonthRow
 
@@ -219,31 +216,11 @@ TABLES: dict[str, tuple[Any, Callable[[Access], list[Sheet]]]] = {
 }
 
 
-def _safe_title(title: str) -> str:
-    """A worksheet title: no []:*?/\\ and at most 31 characters."""
-    for character in "[]:*?/\\":
-        title = title.replace(character, " ")
-    return title[:31]
-
-
 def workbook(sheets: Sequence[Sheet]) -> bytes:
     """One worksheet per sheet: the header row styled and frozen, then the rows, escaped."""
     book = Workbook(write_only=True)
-    font = Font(bold=True)
-    fill = PatternFill("solid", fgColor="DDE4EE")
-    border = Border(bottom=Side(style="thin"))
-    wrap = Alignment(wrap_text=True, vertical="center")
     for sheet in sheets:
-        ws = book.create_sheet(title=_safe_title(sheet.title))
-        ws.freeze_panes = "A2"
-        for index, (_header, width) in enumerate(sheet.columns, start=1):
-            ws.column_dimensions[get_column_letter(index)].width = width
-        header = []
-        for title, _width in sheet.columns:
-            cell = WriteOnlyCell(ws, value=str(title))
-            cell.font, cell.fill, cell.border, cell.alignment = font, fill, border, wrap
-            header.append(cell)
-        ws.append(header)
+        ws = add_sheet(book, sheet.title, sheet.columns)
         for row in sheet.rows:
             ws.append([cell_value(value) for value in row])
     buffer = io.BytesIO()
