@@ -12,6 +12,7 @@ subset it then writes once. The parent joins the parts with pypdf.
 
 from __future__ import annotations
 
+import gc
 import io
 import multiprocessing
 from collections.abc import Callable, Sequence
@@ -90,36 +91,64 @@ def render_forms(
     chunk = chunk or max(1, min(CHUNK, len(htmls) // (max(workers, 1) * 4)))
     chunks = [list(htmls[i : i + chunk]) for i in range(0, len(htmls), chunk)]
     results: list[tuple[list[bytes], bytes | None]] = [([], None)] * len(chunks)
-    if workers <= 1 or len(chunks) <= 1:
-        for index, part in enumerate(chunks):
-            results[index] = render_chunk(
-                part, stylesheets, each=each, merged=merged, max_pages=max_pages
+    # Layout makes and drops objects by the hundred thousand, so the cyclic garbage collector
+    # runs often, and each of its full passes scans every object of this process: thousands of
+    # model instances in a task worker, for instance. Frozen, the objects that were here before
+    # the render are no longer scanned, here or in the forked workers; in those, scanning would
+    # also have written to every page of the shared memory and so copied it.
+    gc.freeze()
+    try:
+        if workers <= 1 or len(chunks) <= 1:
+            for index, part in enumerate(chunks):
+                results[index] = render_chunk(
+                    part, stylesheets, each=each, merged=merged, max_pages=max_pages
+                )
+                if progress:
+                    progress(len(part))
+        else:
+            _render_in_workers(
+                chunks,
+                results,
+                stylesheets,
+                workers=workers,
+                each=each,
+                merged=merged,
+                max_pages=max_pages,
+                progress=progress,
             )
-            if progress:
-                progress(len(part))
-    else:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(chunks)), mp_context=context, initializer=_worker_start
-        ) as pool:
-            pending: dict[Future[tuple[list[bytes], bytes | None]], int] = {
-                pool.submit(
-                    render_chunk,
-                    part,
-                    list(stylesheets),
-                    each=each,
-                    merged=merged,
-                    max_pages=max_pages,
-                ): index
-                for index, part in enumerate(chunks)
-            }
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    index = pending.pop(future)
-                    results[index] = future.result()
-                    if progress:
-                        progress(len(chunks[index]))
+    finally:
+        gc.unfreeze()
     each_pdfs = [pdf for pdfs, _ in results for pdf in pdfs]
     parts = [part for _, part in results if part is not None]
     return Rendered(each=each_pdfs, merged=join_pdfs(parts) if merged and parts else None)
+
+
+def _render_in_workers(
+    chunks: list[list[str]],
+    results: list[tuple[list[bytes], bytes | None]],
+    stylesheets: Sequence[str],
+    *,
+    workers: int,
+    each: bool,
+    merged: bool,
+    max_pages: int,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Fill ``results`` (one entry per chunk) from a pool of forked worker processes."""
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(chunks)), mp_context=context, initializer=_worker_start
+    ) as pool:
+        pending: dict[Future[tuple[list[bytes], bytes | None]], int] = {
+            pool.submit(
+                render_chunk, part, list(stylesheets), each=each, merged=merged, max_pages=max_pages
+            ): index
+            for index, part in enumerate(chunks)
+        }
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = pending.pop(future)
+                results[index] = future.result()
+                if progress:
+                    progress(len(chunks[index]))
