@@ -40,6 +40,7 @@ from django.utils.translation import gettext_noop
 
 from approvals.storage import private_storage
 from campusmedia.auditlog import audit_record
+from campusmedia.collection import few_collections
 from campusmedia.models import AccountHistory, TeamMember, User
 from campusmedia.models.audit import AuditAction, AuditOutcome
 from campusmedia.net import client_ip
@@ -276,7 +277,7 @@ def job_check(job_id: int) -> ImportJob:
     staged_path = _stored(staged_name)
     staged_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with staged_path.open("w", encoding="utf-8") as staged:
+        with few_collections(), staged_path.open("w", encoding="utf-8") as staged:
             result = _check_rows(job, staged)
     except FileRefused as refused:
         staged_path.unlink(missing_ok=True)
@@ -494,7 +495,7 @@ def job_import(job_id: int) -> ImportJob:
     source = source_of(job)
     try:
         _importing.active = True
-        with transaction.atomic():
+        with few_collections(), transaction.atomic():
             _write_rows(job, actor, source)
             _audit(job, actor, AuditOutcome.SUCCESS, stage="import")
             transaction.on_commit(lambda: _delete_files(job, save=True))

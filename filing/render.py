@@ -12,7 +12,6 @@ subset it then writes once. The parent joins the parts with pypdf.
 
 from __future__ import annotations
 
-import gc
 import io
 import multiprocessing
 from collections.abc import Callable, Sequence
@@ -24,6 +23,7 @@ from weasyprint.document import Document
 
 from approvals import pdf
 from approvals.pdf import layout
+from campusmedia.collection import few_collections
 
 # Forms per job, at most: small enough that both cores stay busy to the end and the progress
 # bar moves often, large enough that each part of the merged PDF carries one font subset for
@@ -91,13 +91,9 @@ def render_forms(
     chunk = chunk or max(1, min(CHUNK, len(htmls) // (max(workers, 1) * 4)))
     chunks = [list(htmls[i : i + chunk]) for i in range(0, len(htmls), chunk)]
     results: list[tuple[list[bytes], bytes | None]] = [([], None)] * len(chunks)
-    # Layout makes and drops objects by the hundred thousand, so the cyclic garbage collector
-    # runs often, and each of its full passes scans every object of this process: thousands of
-    # model instances in a task worker, for instance. Frozen, the objects that were here before
-    # the render are no longer scanned, here or in the forked workers; in those, scanning would
-    # also have written to every page of the shared memory and so copied it.
-    gc.freeze()
-    try:
+    # Frozen for the collector, this process's objects are not scanned while the forms render,
+    # here or in the forked workers, where scanning would also copy every page it touches.
+    with few_collections():
         if workers <= 1 or len(chunks) <= 1:
             for index, part in enumerate(chunks):
                 results[index] = render_chunk(
@@ -116,8 +112,6 @@ def render_forms(
                 max_pages=max_pages,
                 progress=progress,
             )
-    finally:
-        gc.unfreeze()
     each_pdfs = [pdf for pdfs, _ in results for pdf in pdfs]
     parts = [part for _, part in results if part is not None]
     return Rendered(each=each_pdfs, merged=join_pdfs(parts) if merged and parts else None)
