@@ -36,3 +36,15 @@ def test_garbage_made_inside_the_block_is_still_collected():
         node.self = node  # a cycle only the collector can free
         del node
         assert gc.collect() >= 1
+
+
+def test_overlapping_blocks_in_two_threads_put_the_settings_back_once_both_end():
+    before = gc.get_threshold()
+    first, second = few_collections(), few_collections()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first to start ends first
+    assert gc.get_threshold()[0] == BULK_THRESHOLD
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
