@@ -352,6 +352,14 @@ CAMPUSMEDIA_IMPORT_BACKGROUND_ROWS = int(
 CAMPUSMEDIA_IMPORT_BACKGROUND_BYTES = int(
     os.environ.get("CAMPUSMEDIA_IMPORT_BACKGROUND_BYTES", str(1 << 20))
 )
+# A file of at least CAMPUSMEDIA_IMPORT_PARALLEL_ROWS rows (the upload's estimate) is checked
+# by this many forked processes while the job's own process reads the sheet (1: all in one).
+CAMPUSMEDIA_IMPORT_WORKERS = int(
+    os.environ.get("CAMPUSMEDIA_IMPORT_WORKERS", str(min(4, os.cpu_count() or 1)))
+)
+CAMPUSMEDIA_IMPORT_PARALLEL_ROWS = int(
+    os.environ.get("CAMPUSMEDIA_IMPORT_PARALLEL_ROWS", "20000")
+)
 
 # Audit rows are kept at least this many days (Cybersecurity Law art. 21: 180 at least; a system
 # check refuses less). The application never deletes audit rows; this states the policy.

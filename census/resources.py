@@ -512,6 +512,17 @@ def from_staged(data: dict[str, Any], lookups: Lookups) -> dict[str, Any]:
     return {"line": data["line"], "account": account, "team": data["team"]}
 
 
+def blank_row(values: tuple[Any, ...] | list[Any], header: HeaderMap) -> bool:
+    """Whether a row has nothing in the columns the import reads (such rows are skipped)."""
+    width = len(values)
+    for index in header.positions.values():
+        if index < width:
+            value = values[index]
+            if value is not None and (not isinstance(value, str) or value.strip()):
+                return False
+    return True
+
+
 def clean_row(
     line: int,
     values: tuple[Any, ...] | list[Any],
@@ -520,13 +531,10 @@ def clean_row(
     lookups: Lookups,
 ) -> CleanRow | None:
     """Read one row through the columns' widgets; None for an empty row."""
+    if blank_row(values, header):
+        return None
     width = len(values)
     cells = {key: values[index] for key, index in header.positions.items() if index < width}
-    if not any(
-        value is not None and (not isinstance(value, str) or value.strip())
-        for value in cells.values()
-    ):
-        return None
     errors: list[tuple[str, str]] = []
     cleaned: dict[str, Any] = {}
     for key, widget in resource.widgets:

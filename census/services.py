@@ -22,17 +22,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import threading
+import time
 from array import array
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from multiprocessing.pool import AsyncResult
+from multiprocessing.util import Finalize
 from pathlib import Path
 from typing import IO, Any, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import FileSystemStorage
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -59,8 +64,9 @@ from census.models import ImportJob, _private_name
 from census.permissions import may_import
 from census.resources import (
     CensusResource,
-    CleanRow,
+    HeaderMap,
     Lookups,
+    blank_row,
     clean_row,
     field_labels,
     from_staged,
@@ -85,6 +91,10 @@ ERR_DUPLICATE = gettext_noop("与第 %(line)s 行重复（同一平台上的同�
 ERROR_CAP = 500  # errors kept on the job; the count holds them all
 SAMPLE_ROWS = 10
 CHUNK_ROWS = 1000
+PROGRESS_EVERY_S = 1.0  # a job's progress is written at most this often (a write a chunk
+# would wait, on SQLite, for the readers of the checking workers)
+
+_RawRow = tuple[int, tuple[Any, ...]]  # (row number, the cells as read)
 
 
 def _require(actor: User | None) -> User:
@@ -261,6 +271,7 @@ class _Pass:
     chunks: array = field(default_factory=lambda: array("L"))
     chunk_count: int = 0
     sample: list[dict[str, Any]] = field(default_factory=list)
+    reported_at: float = float("-inf")  # when the progress was last written
 
 
 def job_check(job_id: int) -> ImportJob:
@@ -319,7 +330,6 @@ def _check_failed(job: ImportJob, *, message: str) -> ImportJob:
 
 def _check_rows(job: ImportJob, staged: IO[str]) -> _Pass:
     resource = CensusResource()
-    lookups = Lookups.load()
     result = _Pass(errors=_errors())
     rows = read_rows(Path(job.file.path), job.file_format, settings.CAMPUSMEDIA_IMPORT_MAX_ROWS)
     first = next(rows, None)
@@ -328,52 +338,168 @@ def _check_rows(job: ImportJob, staged: IO[str]) -> _Pass:
     header = map_header(first[1], resource)
     if header.missing_required:
         raise FileRefused(_(ERR_MISSING_COLUMNS) % {"columns": "、".join(header.missing_required)})
-    chunk: list[CleanRow] = []
-    for line, values in rows:
-        row = clean_row(line, values, header, resource, lookups)
-        if row is None:
-            continue
-        chunk.append(row)
-        if len(chunk) == CHUNK_ROWS:
-            _check_chunk(job, chunk, result, staged)
-            chunk = []
-    if chunk:
-        _check_chunk(job, chunk, result, staged)
+    context = _ChunkContext(
+        actor=job.created_by,
+        source=source_of(job),
+        header=header,
+        resource=resource,
+        lookups=Lookups.load(),
+    )
+    chunks = _raw_chunks(rows, header)
+    workers = settings.CAMPUSMEDIA_IMPORT_WORKERS
+    if workers > 1 and job.total_rows >= settings.CAMPUSMEDIA_IMPORT_PARALLEL_ROWS and _may_fork():
+        checked = _checked_in_workers(context, chunks, workers)
+    else:
+        checked = (_check_chunk(context, chunk) for chunk in chunks)
+    for found in checked:
+        _merge_chunk(job, found, result, staged)
     result.errors.add_late(_repeats(result))
     return result
 
 
-def _check_chunk(job: ImportJob, chunk: list[CleanRow], result: _Pass, staged: IO[str]) -> None:
-    found = [(row.line, key, message) for row in chunk for key, message in row.errors]
+def _raw_chunks(rows: Iterator[_RawRow], header: HeaderMap) -> Iterator[list[_RawRow]]:
+    """The file's rows as read, ``CHUNK_ROWS`` non-blank rows at a time."""
+    chunk: list[_RawRow] = []
+    for line, values in rows:
+        if blank_row(values, header):
+            continue
+        chunk.append((line, values))
+        if len(chunk) == CHUNK_ROWS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+@dataclass
+class _ChunkContext:
+    """What checking a chunk needs besides its rows (inherited by forked workers)."""
+
+    actor: User | None
+    source: str
+    header: HeaderMap
+    resource: CensusResource
+    lookups: Lookups
+
+
+@dataclass
+class _Checked:
+    """What checking one chunk found, in plain values: it may come from a worker process."""
+
+    rows: int = 0
+    found: list[tuple[int, str, str]] = field(default_factory=list)  # (row, field key, message)
+    keys: list[tuple[int, int]] = field(default_factory=list)  # (repeat key, row)
+    samples: list[dict[str, Any]] = field(default_factory=list)  # the first valid rows
+    staged: list[str] = field(default_factory=list)  # each valid row as a JSON line
+
+
+def _check_chunk(context: _ChunkContext, raw: list[_RawRow]) -> _Checked:
+    """Read a chunk's rows through the columns' widgets and check them with the service (a
+    dry run: the models' validation, units, platforms, repeats and the registry)."""
+    chunk = [
+        row
+        for line, values in raw
+        if (row := clean_row(line, values, context.header, context.resource, context.lookups))
+    ]
+    checked = _Checked(rows=len(chunk))
+    if not chunk:
+        return checked
+    checked.found = [(row.line, key, message) for row in chunk for key, message in row.errors]
     try:
         accounts_import(
             rows=[row.as_service_row() for row in chunk],
-            actor=job.created_by,
-            source=source_of(job),
+            actor=context.actor,
+            source=context.source,
             dry_run=True,
         )
     except ValidationError as error:
-        found += _service_errors(error)
-    number = result.chunk_count
-    result.chunk_count += 1
+        checked.found += _service_errors(error)
     for row in chunk:
         platform, account_id = row.account.get("platform"), row.account.get("account_id")
         if platform is not None and account_id:
-            result.keys.append(_duplicate_key(platform.pk, account_id))
-            result.lines.append(row.line)
-            result.chunks.append(number)
-    result.errors.add_chunk(found)
-    bad = {line for line, _key, _message in found}
+            checked.keys.append((_duplicate_key(platform.pk, account_id), row.line))
+    bad = {line for line, _key, _message in checked.found}
     for row in chunk:
         if row.line in bad:
             continue
-        if len(result.sample) < SAMPLE_ROWS:
-            result.sample.append(row.sample())
-        if not result.errors.count:  # staged rows only matter while the file is clean
-            staged.write(json.dumps(row.staged(), ensure_ascii=False, separators=(",", ":")))
-            staged.write("\n")
-    result.rows += len(chunk)
-    _progress(job.pk, result.rows, total=max(job.total_rows, result.rows))
+        if len(checked.samples) < SAMPLE_ROWS:
+            checked.samples.append(row.sample())
+        data = json.dumps(row.staged(), ensure_ascii=False, separators=(",", ":"))
+        checked.staged.append(data + "\n")
+    return checked
+
+
+def _merge_chunk(job: ImportJob, checked: _Checked, result: _Pass, staged: IO[str]) -> None:
+    number = result.chunk_count
+    result.chunk_count += 1
+    for key, line in checked.keys:
+        result.keys.append(key)
+        result.lines.append(line)
+        result.chunks.append(number)
+    result.errors.add_chunk(checked.found)
+    result.sample.extend(checked.samples[: SAMPLE_ROWS - len(result.sample)])
+    if not result.errors.count:  # staged rows only matter while the file is clean
+        staged.writelines(checked.staged)
+    result.rows += checked.rows
+    if time.monotonic() - result.reported_at >= PROGRESS_EVERY_S:
+        _progress(job.pk, result.rows, total=max(job.total_rows, result.rows))
+        result.reported_at = time.monotonic()
+
+
+# --- Checking in forked workers ---------------------------------------------------------------
+# A large file's rows are checked by a pool of forked processes: this process reads the sheet
+# and hands out chunks of raw rows, a few ahead of what is merged (memory stays flat), and merges
+# the results in file order, so the outcome is the one of a check in one process.
+
+_worker_context: _ChunkContext | None = None
+_inherited: list[Any] = []
+
+
+def _may_fork() -> bool:
+    """Workers read the database through connections of their own: only committed rows of a
+    database other processes can open are visible to them (not an in-memory SQLite test database,
+    not inside a transaction)."""
+    if connection.in_atomic_block:
+        return False
+    in_memory = getattr(connection, "is_in_memory_db", None)
+    return not (connection.vendor == "sqlite" and in_memory is not None and in_memory())
+
+
+def _worker_start() -> None:
+    """A forked worker leaves the parent's database connections alone (it keeps them referenced
+    so that they are never closed from here, which would end the parent's session) and opens its
+    own, closed when the pool ends."""
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None:
+            _inherited.append(conn.connection)
+            conn.connection = None
+    Finalize(None, connections.close_all, exitpriority=10)
+
+
+def _check_in_worker(raw: list[_RawRow]) -> _Checked:
+    assert _worker_context is not None
+    return _check_chunk(_worker_context, raw)
+
+
+def _checked_in_workers(
+    context: _ChunkContext, chunks: Iterator[list[_RawRow]], workers: int
+) -> Iterator[_Checked]:
+    global _worker_context
+    _worker_context = context
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_start)
+    try:
+        pending: deque[AsyncResult[_Checked]] = deque()
+        for raw in chunks:
+            pending.append(pool.apply_async(_check_in_worker, (raw,)))
+            if len(pending) > 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+        pool.close()
+        pool.join()
+    finally:
+        pool.terminate()
+        _worker_context = None
 
 
 def _repeats(result: _Pass) -> list[tuple[int, str, str]]:
@@ -516,6 +642,7 @@ def job_import(job_id: int) -> ImportJob:
 def _write_rows(job: ImportJob, actor: User | None, source: str) -> None:
     lookups = Lookups.load()
     totals = {"accounts": 0, "persons_created": 0, "team_members": 0}
+    reported_at = float("-inf")
     for chunk in _staged_chunks(job):
         summary = accounts_import(
             rows=[from_staged(data, lookups) for data in chunk],
@@ -525,7 +652,9 @@ def _write_rows(job: ImportJob, actor: User | None, source: str) -> None:
         )
         for name in totals:
             totals[name] += summary[name]
-        _progress(job.pk, totals["accounts"])
+        if time.monotonic() - reported_at >= PROGRESS_EVERY_S:
+            _progress(job.pk, totals["accounts"])
+            reported_at = time.monotonic()
     # People on the new teams who were in the registry before (the service counts per chunk,
     # and a person created by an earlier chunk is "existing" to the next).
     people = (

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -37,6 +38,12 @@ class Platform(models.Model):
         return self.name
 
 
+@cache
+def _choice_values(choices_path: str) -> frozenset[str]:
+    """A vocabulary's values, looked up once: the census checks a list on every row."""
+    return frozenset(import_string(choices_path).values)
+
+
 @deconstructible(path="campusmedia.models.accounts.ChoiceListValidator")
 class ChoiceListValidator:
     """A JSON list whose items all come from one TextChoices vocabulary."""
@@ -46,7 +53,7 @@ class ChoiceListValidator:
         self.label = label
 
     def __call__(self, value: object) -> None:
-        allowed = set(import_string(self.choices_path).values)
+        allowed = _choice_values(self.choices_path)
         if not isinstance(value, list) or any(item not in allowed for item in value):
             raise ValidationError(
                 _("%(field)s：包含无效选项。") % {"field": self.label}, code="invalid_choice"

@@ -66,10 +66,12 @@ def test_a_large_file_is_checked_and_imported_by_the_worker(world, settings, cli
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_check_reports_its_progress_as_it_goes(world, settings, monkeypatch):
-    """The processed count is written after every chunk, where a polling page sees it."""
+    """The processed count is written as chunks are done (here after each, not at most once a
+    second), where a polling page sees it."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     settings.CAMPUSMEDIA_IMPORT_BACKGROUND_ROWS = 1
     monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(services, "PROGRESS_EVERY_S", 0)
     seen: list[tuple[str, int]] = []
     original = services._progress
 
@@ -102,6 +104,7 @@ def test_import_progress_is_seen_by_others_before_the_commit(world, monkeypatch)
     if connection.vendor != "postgresql":
         pytest.skip("progress inside the import's transaction is shown on PostgreSQL")
     monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(services, "PROGRESS_EVERY_S", 0)
     job = services.job_create(
         actor=world.users["propaganda"],
         upload=SimpleUploadedFile("x.xlsx", xlsx_bytes([good_row() for _ in range(5)])),
@@ -134,3 +137,53 @@ def test_import_progress_is_seen_by_others_before_the_commit(world, monkeypatch)
     # The figures move while the accounts are not visible yet: all of them come at the commit.
     assert seen == [(2, 0), (4, 0), (5, 0)]
     assert MediaAccount.objects.filter(account_id__startswith="gh_census").count() == 5
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_forked_workers_check_a_large_file_as_one_process_would(world, settings, monkeypatch):
+    """From CAMPUSMEDIA_IMPORT_PARALLEL_ROWS rows on the chunks are checked by forked worker
+    processes while the job's process reads the sheet: the errors (in cells, repeats within and
+    across chunks), the preview and the staged rows are those of a check in one process."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("forked workers open the database anew, which an in-memory one cannot be")
+    monkeypatch.setattr(services, "CHUNK_ROWS", 3)
+    settings.CAMPUSMEDIA_IMPORT_PARALLEL_ROWS = 1
+    forked: list[int] = []
+    original = services._checked_in_workers
+
+    def spy(context, chunks, workers):
+        forked.append(workers)
+        return original(context, chunks, workers)
+
+    monkeypatch.setattr(services, "_checked_in_workers", spy)
+
+    def check(rows: list[dict], workers: int) -> tuple:
+        settings.CAMPUSMEDIA_IMPORT_WORKERS = workers
+        job = services.job_create(
+            actor=world.users["propaganda"],
+            upload=SimpleUploadedFile("x.xlsx", xlsx_bytes(rows)),
+            file_name="x.xlsx",
+            run_now=True,
+        )
+        staged = job.staged.open("rb").read() if job.staged else b""
+        return job.status, job.total_rows, job.error_count, job.errors, job.sample, staged
+
+    clean = [good_row() for _ in range(11)]
+    one, two = check(clean, 1), check(clean, 2)
+    assert forked == [2]
+    assert one == two and one[0] == JobStatus.CHECKED and one[1] == 11
+    assert one[5].count(b"\n") == 11 and len(one[4]) == 10
+    bad = [good_row() for _ in range(11)]
+    bad[4]["平台"] = "没有的平台"  # a cell
+    bad[2]["账号ID"] = bad[0]["账号ID"]  # a repeat in the first chunk
+    bad[9]["账号ID"] = bad[1]["账号ID"]  # a repeat of the first chunk in the fourth
+    one, two = check(bad, 1), check(bad, 2)
+    assert forked == [2, 2]
+    assert one == two and one[0] == JobStatus.FAILED
+    assert [(e["row"], e["column"]) for e in two[3]] == [
+        (4, "账号ID"),
+        (6, "平台"),
+        (11, "账号ID"),
+    ]
