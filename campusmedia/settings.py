@@ -357,9 +357,7 @@ CAMPUSMEDIA_IMPORT_BACKGROUND_BYTES = int(
 CAMPUSMEDIA_IMPORT_WORKERS = int(
     os.environ.get("CAMPUSMEDIA_IMPORT_WORKERS", str(min(4, os.cpu_count() or 1)))
 )
-CAMPUSMEDIA_IMPORT_PARALLEL_ROWS = int(
-    os.environ.get("CAMPUSMEDIA_IMPORT_PARALLEL_ROWS", "20000")
-)
+CAMPUSMEDIA_IMPORT_PARALLEL_ROWS = int(os.environ.get("CAMPUSMEDIA_IMPORT_PARALLEL_ROWS", "20000"))
 
 # Audit rows are kept at least this many days (Cybersecurity Law art. 21: 180 at least; a system
 # check refuses less). The application never deletes audit rows; this states the policy.
