@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import signal
 import threading
 import time
 from array import array
@@ -468,7 +469,13 @@ def _may_fork() -> bool:
 def _worker_start() -> None:
     """A forked worker leaves the parent's database connections alone (it keeps them referenced
     so that they are never closed from here, which would end the parent's session) and opens its
-    own, closed when the pool ends."""
+    own, closed when the pool ends. It also drops the signal handlers it inherited (the tasks
+    worker's or the web server's): a SIGTERM from ``Pool.terminate`` ends it, rather than asking
+    a "graceful" stop that would leave the pool waiting; an interrupt is the parent's to handle."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGQUIT"):
+        signal.signal(signal.SIGQUIT, signal.SIG_DFL)
     for conn in connections.all(initialized_only=True):
         if conn.connection is not None:
             _inherited.append(conn.connection)

@@ -187,3 +187,28 @@ def test_forked_workers_check_a_large_file_as_one_process_would(world, settings,
         (6, "平台"),
         (11, "账号ID"),
     ]
+
+
+def _handlers() -> tuple[object, object]:
+    import signal
+
+    return signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+
+
+def test_a_checking_worker_does_not_keep_the_signal_handlers_it_inherits():
+    """The tasks worker asks a first SIGTERM for a graceful stop; a forked checking worker that
+    kept that handler would survive ``Pool.terminate`` and leave the job waiting for it."""
+    import multiprocessing
+    import signal
+
+    previous = signal.signal(signal.SIGTERM, lambda *args: None)
+    try:
+        pool = multiprocessing.get_context("fork").Pool(1, initializer=services._worker_start)
+        try:
+            term, interrupt = pool.apply(_handlers)
+        finally:
+            pool.terminate()
+            pool.join()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert term == signal.SIG_DFL and interrupt == signal.SIG_IGN
