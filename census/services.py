@@ -272,7 +272,6 @@ class _Pass:
     chunks: array = field(default_factory=lambda: array("L"))
     chunk_count: int = 0
     sample: list[dict[str, Any]] = field(default_factory=list)
-    reported_at: float = float("-inf")  # when the progress was last written
 
 
 def job_check(job_id: int) -> ImportJob:
@@ -352,8 +351,9 @@ def _check_rows(job: ImportJob, staged: IO[str]) -> _Pass:
         checked = _checked_in_workers(context, chunks, workers)
     else:
         checked = (_check_chunk(context, chunk) for chunk in chunks)
+    progress = _Progress(job.pk)
     for found in checked:
-        _merge_chunk(job, found, result, staged)
+        _merge_chunk(job, found, result, staged, progress)
     result.errors.add_late(_repeats(result))
     return result
 
@@ -430,7 +430,9 @@ def _check_chunk(context: _ChunkContext, raw: list[_RawRow]) -> _Checked:
     return checked
 
 
-def _merge_chunk(job: ImportJob, checked: _Checked, result: _Pass, staged: IO[str]) -> None:
+def _merge_chunk(
+    job: ImportJob, checked: _Checked, result: _Pass, staged: IO[str], progress: _Progress
+) -> None:
     number = result.chunk_count
     result.chunk_count += 1
     for key, line in checked.keys:
@@ -442,9 +444,7 @@ def _merge_chunk(job: ImportJob, checked: _Checked, result: _Pass, staged: IO[st
     if not result.errors.count:  # staged rows only matter while the file is clean
         staged.writelines(checked.staged)
     result.rows += checked.rows
-    if time.monotonic() - result.reported_at >= PROGRESS_EVERY_S:
-        _progress(job.pk, result.rows, total=max(job.total_rows, result.rows))
-        result.reported_at = time.monotonic()
+    progress(result.rows, total=max(job.total_rows, result.rows))
 
 
 # --- Checking in forked workers ---------------------------------------------------------------
@@ -529,6 +529,19 @@ def _repeats(result: _Pass) -> list[tuple[int, str, str]]:
 
 
 _importing = threading.local()
+
+
+class _Progress:
+    """A job's progress, written at most once every ``PROGRESS_EVERY_S`` seconds."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        self.written_at = float("-inf")
+
+    def __call__(self, done: int, *, total: int | None = None) -> None:
+        if time.monotonic() - self.written_at >= PROGRESS_EVERY_S:
+            _progress(self.job_id, done, total=total)
+            self.written_at = time.monotonic()
 
 
 def _progress(job_id: int, done: int, *, total: int | None = None) -> None:
@@ -649,7 +662,7 @@ def job_import(job_id: int) -> ImportJob:
 def _write_rows(job: ImportJob, actor: User | None, source: str) -> None:
     lookups = Lookups.load()
     totals = {"accounts": 0, "persons_created": 0, "team_members": 0}
-    reported_at = float("-inf")
+    progress = _Progress(job.pk)
     for chunk in _staged_chunks(job):
         summary = accounts_import(
             rows=[from_staged(data, lookups) for data in chunk],
@@ -659,9 +672,7 @@ def _write_rows(job: ImportJob, actor: User | None, source: str) -> None:
         )
         for name in totals:
             totals[name] += summary[name]
-        if time.monotonic() - reported_at >= PROGRESS_EVERY_S:
-            _progress(job.pk, totals["accounts"])
-            reported_at = time.monotonic()
+        progress(totals["accounts"])
     # People on the new teams who were in the registry before (the service counts per chunk,
     # and a person created by an earlier chunk is "existing" to the next).
     people = (
